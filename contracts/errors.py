@@ -1,0 +1,84 @@
+"""One error hierarchy for the contracts: every error says what is wrong and what to do."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+from contracts.enums import AnswerShape, Colour
+
+__all__ = ["AnswerRefused", "ContractError", "MalformedMessage", "RefusalReason"]
+
+
+class ContractError(ValueError):
+    """Base of every error the contracts raise."""
+
+
+class MalformedMessage(ContractError):
+    """Bytes that are not a valid wire message (not JSON, unknown type, schema violation)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class RefusalReason(StrEnum):
+    """Machine-readable reason why an answer is richer than its label permits, or misplaced."""
+
+    EXTRA_FIELD = "extra_field"
+    FIELD_NOT_PERMITTED = "field_not_permitted"
+    CONTENT_ON_NEE = "content_on_nee"
+    UNKNOWN_DETAIL_FIELD = "unknown_detail_field"
+    INVALID_VALUE = "invalid_value"
+    TEXT_TOO_LONG = "text_too_long"
+    UNKNOWN_QUESTION = "unknown_question"
+    WRONG_PARTNER = "wrong_partner"
+    DUPLICATE_ANSWER = "duplicate_answer"
+
+    @property
+    def explanation(self) -> str:
+        return _EXPLANATIONS[self]
+
+
+_EXPLANATIONS: dict[RefusalReason, str] = {
+    RefusalReason.EXTRA_FIELD: "the answer has a field that no answer shape has; remove it",
+    RefusalReason.FIELD_NOT_PERMITTED: (
+        "the question's shape does not permit this field at this label; answer with the asked "
+        "shape only"
+    ),
+    RefusalReason.CONTENT_ON_NEE: "a 'nee' carries nothing else; remove the field",
+    RefusalReason.UNKNOWN_DETAIL_FIELD: "the detail has a field the question does not name",
+    RefusalReason.INVALID_VALUE: "the value is not one the shape allows",
+    RefusalReason.TEXT_TOO_LONG: "the text is longer than the policy allows; shorten it",
+    RefusalReason.UNKNOWN_QUESTION: "no open question with this id was asked of this partner",
+    RefusalReason.WRONG_PARTNER: "the message names another partner than the topic it came on",
+    RefusalReason.DUPLICATE_ANSWER: "the message answers the same question twice",
+}
+
+
+class AnswerRefused(ContractError):
+    """An answer that may not leave the partner, or is not accepted by the municipality."""
+
+    def __init__(
+        self,
+        reason: RefusalReason,
+        *,
+        field: str | None,
+        question_id: UUID | None,
+        question_key: str | None = None,
+        shape: AnswerShape | None = None,
+        colour: Colour | None = None,
+    ) -> None:
+        self.reason = reason
+        self.field = field
+        self.question_id = question_id
+        self.question_key = question_key
+        self.shape = shape
+        self.colour = colour
+        where = f"question {question_key or question_id}"
+        if shape is not None:
+            where += f" (shape {shape}"
+            where += f", label {colour})" if colour is not None else ")"
+        on_field = f", field {field!r}" if field else ""
+        super().__init__(f"answer refused [{reason}] on {where}{on_field}: {reason.explanation}")

@@ -1,0 +1,223 @@
+"""Wire messages, as pydantic v2 models: frozen, no extra fields, strict types, UTC timestamps.
+
+Every message carries its own `message_id` (consumers de-duplicate on it), the `round_id` it is
+about (also the Kafka key), the policy it was made under, a `correlation_id` that follows one
+round through every system, and `created_at` in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID, uuid4
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from contracts.enums import AnswerShape, Colour, LifeDomain, Partner, SubjectRole, YesNo
+from contracts.policy.model import DetailField, PolicyRef
+
+__all__ = [
+    "AnswerItem",
+    "Completion",
+    "OpenRoundCommand",
+    "OutcomeStatus",
+    "PartnerAnswer",
+    "PartnerResult",
+    "Question",
+    "QuestionOutcome",
+    "QuestionSet",
+    "RefusalNotice",
+    "RoundResult",
+    "Subject",
+    "UtcDatetime",
+    "utc_now",
+]
+
+SCHEMA_VERSION = 1
+
+
+def _require_utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None or value.utcoffset() != dt.timedelta(0):
+        raise ValueError("timestamps must be in UTC (offset +00:00 or 'Z')")
+    return value
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_require_utc)]
+SubjectRef = Annotated[str, Field(pattern=r"^(jongere|gezinslid-[1-9][0-9]?)$")]
+QuestionKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+DetailValue = bool | int | str
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class _Envelope(_Wire):
+    message_id: UUID = Field(default_factory=uuid4)
+    round_id: UUID
+    correlation_id: UUID
+    policy: PolicyRef
+    created_at: UtcDatetime = Field(default_factory=utc_now)
+
+
+class Subject(_Wire):
+    """A person a question set is about: name and date of birth, address only with a reason."""
+
+    subject_ref: SubjectRef
+    role: SubjectRole
+    naam: str = Field(min_length=1, max_length=200)
+    geboortedatum: dt.date
+    adres: str | None = Field(default=None, min_length=1, max_length=200)
+    adres_reden: str | None = Field(default=None, min_length=1, max_length=280)
+
+    @model_validator(mode="after")
+    def _address_needs_reason(self) -> Subject:
+        if self.adres is not None and self.adres_reden is None:
+            raise ValueError(
+                "an address may only be sent with `adres_reden` saying why it is needed"
+            )
+        if self.adres is None and self.adres_reden is not None:
+            raise ValueError("`adres_reden` given without an address; drop it")
+        if (self.role is SubjectRole.JONGERE) != (self.subject_ref == "jongere"):
+            raise ValueError("subject_ref 'jongere' is the youth; family members are gezinslid-N")
+        return self
+
+
+class Question(_Wire):
+    """One question, about one subject, with the exact answer shape it permits."""
+
+    question_id: UUID
+    key: QuestionKey
+    subject_ref: SubjectRef
+    text: str = Field(min_length=1, max_length=500)
+    shape: AnswerShape
+    detail_fields: tuple[DetailField, ...] = ()
+    text_limit: int | None = Field(
+        default=None, ge=1, description="max characters of a toelichting or a 'tekst' detail field"
+    )
+
+    @model_validator(mode="after")
+    def _detail_fields_only_for_detail(self) -> Question:
+        if (self.shape is AnswerShape.DETAIL) != bool(self.detail_fields):
+            raise ValueError("`detail_fields` are given exactly when the shape is 'detail'")
+        return self
+
+
+class QuestionSet(_Envelope):
+    """Municipality -> one partner: the questions of one round, on `iaj.questions.<partner>`."""
+
+    type: Literal["question_set"] = "question_set"
+    partner: Partner
+    colour: Colour
+    deadline: UtcDatetime
+    subjects: tuple[Subject, ...] = Field(min_length=1)
+    questions: tuple[Question, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> QuestionSet:
+        refs = [s.subject_ref for s in self.subjects]
+        if len(refs) != len(set(refs)):
+            raise ValueError("a subject_ref appears twice in `subjects`")
+        if "jongere" not in refs:
+            raise ValueError("a question set is always about a youth ('jongere')")
+        if self.colour is Colour.GROEN and any(
+            s.role is SubjectRole.GEZINSLID for s in self.subjects
+        ):
+            raise ValueError("a groen question set may not name family members")
+        unknown = {q.subject_ref for q in self.questions} - set(refs)
+        if unknown:
+            raise ValueError(f"questions about subjects not in `subjects`: {sorted(unknown)}")
+        ids = [q.question_id for q in self.questions]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a question_id appears twice")
+        return self
+
+
+class AnswerItem(_Wire):
+    """The answer to one question. Which optional fields may be present depends on its shape."""
+
+    question_id: UUID
+    antwoord: YesNo
+    met_wie: tuple[Partner, ...] | None = None
+    domeinen: tuple[LifeDomain, ...] | None = None
+    toelichting: str | None = None
+    detail: dict[str, DetailValue] | None = None
+
+
+class PartnerAnswer(_Envelope):
+    """Partner -> municipality: answers to (part of) a question set, on `iaj.answers.<partner>`."""
+
+    type: Literal["answer"] = "answer"
+    partner: Partner
+    in_reply_to: UUID = Field(description="message_id of the question set answered")
+    answers: tuple[AnswerItem, ...] = Field(min_length=1)
+
+
+class RefusalNotice(_Envelope):
+    """Municipality -> partner: why (part of) an answer was not accepted. Never its content."""
+
+    type: Literal["refusal"] = "refusal"
+    partner: Partner
+    in_reply_to: UUID = Field(description="message_id of the refused answer message")
+    question_id: UUID | None
+    reason: str = Field(description="a RefusalReason code")
+    field: str | None
+    colour: Colour | None
+    explanation: str
+
+
+class OpenRoundCommand(_Envelope):
+    """Open an enrichment round. `message_id` is the command id: sent twice, it opens one round."""
+
+    type: Literal["open_round"] = "open_round"
+    case_id: UUID
+    colour: Colour
+    requested_by: str = Field(min_length=1, max_length=100)
+
+
+class Completion(StrEnum):
+    COMPLETE = "complete"  # every question that applies was answered
+    DEADLINE = "deadline"  # the deadline passed; unanswered questions expired
+
+
+class OutcomeStatus(StrEnum):
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+    NOT_APPLICABLE = "not_applicable"  # a dependent question whose condition was not met
+
+
+class QuestionOutcome(_Wire):
+    question_id: UUID | None
+    key: QuestionKey
+    subject_ref: SubjectRef
+    shape: AnswerShape
+    status: OutcomeStatus
+    answer: AnswerItem | None = None
+
+    @model_validator(mode="after")
+    def _answer_iff_answered(self) -> QuestionOutcome:
+        if (self.status is OutcomeStatus.ANSWERED) != (self.answer is not None):
+            raise ValueError("an outcome carries an answer exactly when its status is 'answered'")
+        return self
+
+
+class PartnerResult(_Wire):
+    partner: Partner
+    questions: tuple[QuestionOutcome, ...]
+
+
+class RoundResult(_Envelope):
+    """The aggregated, label-scoped result of one round, on `iaj.results`. Exactly one per round."""
+
+    type: Literal["round_result"] = "round_result"
+    case_id: UUID
+    colour: Colour
+    completion: Completion
+    opened_at: UtcDatetime
+    completed_at: UtcDatetime
+    partners: tuple[PartnerResult, ...]

@@ -1,0 +1,31 @@
+"""The uitvraag policy as data: the versioned TOML file and its validating loader."""
+
+from contracts.policy.loader import PolicyError, load_policy, load_policy_text
+from contracts.policy.model import (
+    AskedQuestion,
+    Condition,
+    DetailField,
+    DetailFieldKind,
+    Policy,
+    PolicyQuestion,
+    PolicyRef,
+)
+
+__all__ = [
+    "AskedQuestion",
+    "Condition",
+    "DetailField",
+    "DetailFieldKind",
+    "Policy",
+    "PolicyError",
+    "PolicyQuestion",
+    "PolicyRef",
+    "haarlem_policy",
+    "load_policy",
+    "load_policy_text",
+]
+
+
+def haarlem_policy() -> Policy:
+    """The Haarlem policy shipped with this package."""
+    return load_policy()

@@ -1,0 +1,159 @@
+"""Typed form of the policy file. Per-entry rules here; cross-entry rules are in the loader."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts.enums import AnswerShape, Colour, Partner, SubjectRole, YesNo
+
+__all__ = [
+    "AskedQuestion",
+    "Condition",
+    "DetailField",
+    "DetailFieldKind",
+    "Policy",
+    "PolicyQuestion",
+    "PolicyRef",
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class DetailFieldKind(StrEnum):
+    JA_NEE = "ja_nee"
+    AANTAL = "aantal"  # a non-negative whole number
+    TEKST = "tekst"  # bounded text, `detail_text_max_chars`
+
+
+class DetailField(BaseModel):
+    model_config = _FROZEN
+    name: str = Field(pattern=_KEY_PATTERN)
+    kind: DetailFieldKind
+
+
+class Condition(BaseModel):
+    """Ask only after `partner` answered `answer` to its question `key` in the same round."""
+
+    model_config = _FROZEN
+    partner: Partner
+    key: str = Field(pattern=_KEY_PATTERN)
+    answer: YesNo
+
+
+class PolicyRef(BaseModel):
+    """Which policy a message was made under."""
+
+    model_config = _FROZEN
+    id: str = Field(min_length=1)
+    version: int = Field(ge=1)
+
+
+class PolicyQuestion(BaseModel):
+    """One [[question]] entry: a partner's topic, with its shape per colour."""
+
+    model_config = _FROZEN
+    partner: Partner
+    key: str = Field(pattern=_KEY_PATTERN)
+    subject: SubjectRole
+    text: str = Field(min_length=1)
+    shapes: dict[Colour, AnswerShape] = Field(min_length=1)
+    after: Condition | None = None
+    detail_fields: tuple[DetailField, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicyQuestion:
+        uses_detail = AnswerShape.DETAIL in self.shapes.values()
+        if uses_detail and not self.detail_fields:
+            raise ValueError("shape 'detail' needs `detail_fields` naming the closed set of fields")
+        if self.detail_fields and not uses_detail:
+            raise ValueError("`detail_fields` given but no colour asks the shape 'detail'")
+        names = [f.name for f in self.detail_fields]
+        if len(names) != len(set(names)):
+            raise ValueError("`detail_fields` names a field twice")
+        if self.subject is SubjectRole.GEZINSLID and Colour.GROEN in self.shapes:
+            raise ValueError("family members are only asked about in oranje and rood, not groen")
+        return self
+
+    def shrinking_colour(self) -> tuple[Colour, Colour] | None:
+        """The first (lower, higher) colour pair where the higher permits less, if any."""
+        previous: tuple[Colour, AnswerShape] | None = None
+        for colour in Colour:
+            shape = self.shapes.get(colour)
+            if previous is not None and (shape is None or not shape.covers(previous[1])):
+                return previous[0], colour
+            if shape is not None:
+                previous = (colour, shape)
+        return None
+
+
+class AskedQuestion(BaseModel):
+    """A policy question resolved for one colour: what a partner is actually asked."""
+
+    model_config = _FROZEN
+    partner: Partner
+    key: str
+    subject: SubjectRole
+    text: str
+    shape: AnswerShape
+    after: Condition | None = None
+    detail_fields: tuple[DetailField, ...] = ()
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(min_length=1)
+    version: int = Field(ge=1)
+    effective_from: dt.date
+    toelichting_max_chars: int = Field(ge=1, le=2000)
+    detail_text_max_chars: int = Field(ge=1, le=2000)
+    questions: tuple[PolicyQuestion, ...]
+
+    @property
+    def ref(self) -> PolicyRef:
+        return PolicyRef(id=self.id, version=self.version)
+
+    def asked(
+        self,
+        colour: Colour,
+        partner: Partner | None = None,
+        subject: SubjectRole | None = None,
+    ) -> list[AskedQuestion]:
+        """Every question asked at `colour`, optionally of one partner or about one subject role."""
+        return list(self._asked(colour, partner, subject))
+
+    def _asked(
+        self, colour: Colour, partner: Partner | None, subject: SubjectRole | None
+    ) -> Iterator[AskedQuestion]:
+        for q in self.questions:
+            shape = q.shapes.get(colour)
+            if shape is None or (partner and q.partner is not partner):
+                continue
+            if subject and q.subject is not subject:
+                continue
+            yield AskedQuestion(
+                partner=q.partner,
+                key=q.key,
+                subject=q.subject,
+                text=q.text,
+                shape=shape,
+                after=q.after,
+                detail_fields=q.detail_fields if shape is AnswerShape.DETAIL else (),
+            )
+
+    def text_limit(self, shape: AnswerShape) -> int | None:
+        """The max characters of free text an answer of `shape` may carry, if it carries any."""
+        if shape is AnswerShape.JA_NEE_TOELICHTING:
+            return self.toelichting_max_chars
+        if shape is AnswerShape.DETAIL:
+            return self.detail_text_max_chars
+        return None
+
+    def partners(self, colour: Colour) -> list[Partner]:
+        """Partners asked anything at `colour`, in the order of the Partner enum."""
+        asked = {q.partner for q in self.questions if colour in q.shapes}
+        return [p for p in Partner if p in asked]
