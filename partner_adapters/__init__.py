@@ -1,0 +1,1 @@
+"""What a partner runs on its own premises; depends on `contracts` only."""
