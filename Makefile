@@ -1,0 +1,34 @@
+# Every target builds .venv itself; the stamp makes re-runs fast and re-installs
+# whenever pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint bench schemas
+
+venv: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/iaj demo
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy contracts broker handlers partner_adapters
+
+bench: $(STAMP)
+	$(BIN)/iaj bench
+
+schemas: $(STAMP)
+	$(BIN)/iaj contracts schemas

@@ -1,0 +1,1 @@
+"""Municipal side of the broker: service wiring, persistence and the command line."""

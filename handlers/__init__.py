@@ -1,0 +1,1 @@
+"""The municipal message handlers: the service layer that acts on each message."""

@@ -1,0 +1,124 @@
+"""Shared fixtures: a Kafka-compatible broker, databases, unique names.
+
+The broker and the PostgreSQL server are found once per session, before any test runs, and
+the report header says which were found, so a skipped backend is never silent. Under
+`CI=true` a missing PostgreSQL fails the tests that need it instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.kafka import KafkaChoice, choose_kafka, running_kafka
+from tests.support.naming import unique_suffix as _unique_suffix
+from tests.support.postgres import (
+    PostgresServer,
+    PostgresUnavailable,
+    admin_dsns,
+    fresh_database,
+    probe_postgres,
+)
+
+_KAFKA_CHOICE = pytest.StashKey[KafkaChoice]()
+_KAFKA_USED = pytest.StashKey[str]()
+_POSTGRES = pytest.StashKey[PostgresServer | PostgresUnavailable]()
+
+DATABASES = ("sqlite", "postgresql")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Runs before pytest-asyncio creates any loop, so a private asyncio.run() is safe here.
+    config = session.config
+    config.stash[_KAFKA_CHOICE] = choose_kafka(os.environ)
+    config.stash[_POSTGRES] = asyncio.run(probe_postgres(admin_dsns(os.environ)))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = []
+    if _KAFKA_CHOICE in config.stash:
+        lines.append(f"kafka: {config.stash[_KAFKA_CHOICE].describe()}")
+    if _POSTGRES in config.stash:
+        postgres = config.stash[_POSTGRES]
+        if isinstance(postgres, PostgresServer):
+            lines.append(f"postgresql: {postgres.describe()}, a fresh database per test")
+        else:
+            outcome = "FAIL (CI=true)" if _in_ci() else "are skipped"
+            lines.append(f"postgresql: unavailable, its tests {outcome}: {postgres.reason}")
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    used = terminalreporter.config.stash.get(_KAFKA_USED, None)
+    if used is not None:
+        terminalreporter.write_line(f"kafka: {used}")
+
+
+@pytest.fixture(scope="session")
+async def kafka_bootstrap(pytestconfig: pytest.Config) -> AsyncIterator[str]:
+    """`host:port` of the session's Kafka-compatible broker. Topics are not auto-created:
+    use `broker.kafka_admin.create_topics` with names made unique by `unique_suffix`."""
+    async with running_kafka(pytestconfig.stash[_KAFKA_CHOICE]) as kafka:
+        pytestconfig.stash[_KAFKA_USED] = kafka.description
+        yield kafka.bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_group_options(pytestconfig: pytest.Config) -> dict[str, int]:
+    """Extra `AIOKafkaConsumer` keyword arguments for consumers that join a group: keeps
+    joins and re-joins around a second on Tansu (see `KafkaChoice.consumer_group_options`)."""
+    return pytestconfig.stash[_KAFKA_CHOICE].consumer_group_options()
+
+
+@pytest.fixture
+def unique_suffix() -> str:
+    """A fresh random suffix for topic, group and database names in this test."""
+    return _unique_suffix()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """SQLAlchemy URL of a new, empty SQLite file for this test."""
+    return _sqlite_url(tmp_path)
+
+
+def _sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'iaj.db'}"
+
+
+def _postgres_server(config: pytest.Config) -> PostgresServer:
+    postgres = config.stash[_POSTGRES]
+    if isinstance(postgres, PostgresServer):
+        return postgres
+    message = f"PostgreSQL is not reachable: {postgres.reason}"
+    if _in_ci():
+        pytest.fail(f"{message} (CI=true requires it)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+async def postgresql_url(pytestconfig: pytest.Config) -> AsyncIterator[str]:
+    """SQLAlchemy URL (asyncpg) of a new, empty PostgreSQL database, dropped after the test."""
+    async with fresh_database(_postgres_server(pytestconfig)) as url:
+        yield url
+
+
+@pytest.fixture(params=DATABASES)
+async def database_url(
+    request: pytest.FixtureRequest, pytestconfig: pytest.Config, tmp_path: Path
+) -> AsyncIterator[str]:
+    """Runs the test once per database: a new SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield _sqlite_url(tmp_path)
+    else:
+        async with fresh_database(_postgres_server(pytestconfig)) as url:
+            yield url
