@@ -1,0 +1,294 @@
+"""The core of the adapter: answer a question set. Plain async functions, no Kafka.
+
+What happens to one question set, in this order:
+
+1. Decide. Questions the local policy does not permit are set aside; the lookup is asked the
+   rest; every answer it returns goes through `contracts.check_answer`. Permitted answers form
+   one PartnerAnswer; refused ones are recorded (reason and field, no content) and their
+   questions stay open.
+2. Record, in one transaction: the question set (its message id is UNIQUE), which questions
+   were answered, the refusals, a lookup failure if any, and the PartnerAnswer in the outbox.
+3. Deliver (`partner_adapters.delivery`): publish the outbox, then mark each entry sent.
+4. The Kafka runtime acknowledges the question set.
+
+Why record before publishing (an outbox) rather than publish and then record: delivery is at
+least once either way, but this way every repeat carries the *same* answer. A crash before 2
+leaves nothing behind: Kafka redelivers and the set is answered afresh. A crash between 2 and
+3 leaves the answer in the outbox, sent at the next start. A crash between publishing and
+marking it sent publishes it again with the same message id, which is derived from the set's
+message id, the partner and the questions answered (`partner_adapters.identity`), so the
+municipality de-duplicates it. A crash after 3 makes Kafka redeliver the set, which is then
+recognised by its message id and skipped. Publishing first instead would, on redelivery, run
+the lookup again, and a partner system that changed meanwhile could send a different answer
+under the same message id.
+
+A set re-published with the same message id is never answered twice; an explicit re-ask (a new
+message id, even for the same questions) is answered again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from contracts import (
+    AnswerItem,
+    MalformedMessage,
+    Partner,
+    Policy,
+    PolicyRef,
+    Question,
+    QuestionSet,
+    decode,
+)
+from contracts.messages import PartnerAnswer, utc_now
+from partner_adapters.identity import answer_message_id
+from partner_adapters.lookup import Lookup, LookupRequest, LookupSubject
+from partner_adapters.lookup_runner import LookupRetry, run_lookup
+from partner_adapters.policy_guard import scope_questions, shipped_policy
+from partner_adapters.screening import screen_answers
+from partner_adapters.state import (
+    AdapterStore,
+    AnsweredBy,
+    Answering,
+    KafkaPosition,
+    LookupFailure,
+    Refusal,
+    RefusalSource,
+    Rejection,
+)
+
+__all__ = [
+    "AnswerEnvelope",
+    "AnsweringOutcome",
+    "AnsweringStatus",
+    "RejectionReason",
+    "answer_question_set",
+    "build_answer",
+    "receive",
+    "retry_pending",
+]
+
+
+class AnsweringStatus(StrEnum):
+    ANSWERED = "answered"  # every question answered
+    PARTLY_ANSWERED = "partly_answered"  # some answered, the rest stays open
+    UNANSWERED = "unanswered"  # nothing answered (refused, lookup failed); all stays open
+    DUPLICATE = "duplicate"  # this message id was seen before: skipped
+    REJECTED = "rejected"  # not answered at all, and not kept for answering
+
+
+class RejectionReason(StrEnum):
+    """Why a message is not answered at all (besides MalformedMessage's own reasons)."""
+
+    WRONG_PARTNER = "wrong_partner"
+    UNEXPECTED_TYPE = "unexpected_type"
+    DEADLINE_PASSED = "deadline_passed"
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweringOutcome:
+    """What became of one question set. `message` is what was recorded for sending."""
+
+    status: AnsweringStatus
+    question_set_id: UUID | None
+    message: PartnerAnswer | None = None
+    refusals: tuple[Refusal, ...] = ()
+    lookup_failure: LookupFailure | None = None
+    rejection: Rejection | None = None
+    open_questions: tuple[UUID, ...] = ()
+
+
+async def receive(
+    raw: bytes,
+    lookup: Lookup,
+    store: AdapterStore,
+    *,
+    position: KafkaPosition | None = None,
+    policy: Policy | None = None,
+    retry: LookupRetry | None = None,
+    now: dt.datetime | None = None,
+) -> AnsweringOutcome:
+    """Handle the bytes of one record from the question topic. Never raises for bad input:
+    an unreadable or misplaced message is recorded as rejected, so it cannot stall the adapter."""
+    at = now or utc_now()
+    try:
+        message = decode(raw)
+    except MalformedMessage as exc:
+        rejection = Rejection(exc.reason, exc.detail, _peek_message_id(raw), position)
+        return await _reject(store, rejection, at)
+    if not isinstance(message, QuestionSet):
+        detail = f"a {message.type!r} message on a question topic"
+        rejection = Rejection(
+            RejectionReason.UNEXPECTED_TYPE.value, detail, message.message_id, position
+        )
+        return await _reject(store, rejection, at)
+    return await answer_question_set(
+        message, lookup, store, policy=policy, retry=retry, now=at, position=position
+    )
+
+
+async def answer_question_set(
+    question_set: QuestionSet,
+    lookup: Lookup,
+    store: AdapterStore,
+    *,
+    policy: Policy | None = None,
+    retry: LookupRetry | None = None,
+    now: dt.datetime | None = None,
+    position: KafkaPosition | None = None,
+) -> AnsweringOutcome:
+    """Answer a question set once, recording everything; see the module docs for the order."""
+    at = now or utc_now()
+    qs = question_set
+    if qs.partner is not store.partner:
+        detail = f"addressed to {qs.partner.value}; this adapter answers for {store.partner.value}"
+        rejection = Rejection(RejectionReason.WRONG_PARTNER.value, detail, qs.message_id, position)
+        return await _reject(store, rejection, at)
+    if qs.deadline <= at:
+        detail = f"deadline {qs.deadline.isoformat()} passed before it was read"
+        rejection = Rejection(
+            RejectionReason.DEADLINE_PASSED.value, detail, qs.message_id, position
+        )
+        return await _reject(store, rejection, at)
+    if await store.knows_question_set(qs.message_id):  # saves a lookup; the constraint decides
+        return AnsweringOutcome(AnsweringStatus.DUPLICATE, qs.message_id)
+    answering = await _decide(qs, lookup, policy or shipped_policy(), retry or LookupRetry(), at)
+    if not await store.record_question_set(qs, answering, at):
+        return AnsweringOutcome(AnsweringStatus.DUPLICATE, qs.message_id)
+    return _outcome(qs, answering)
+
+
+async def retry_pending(
+    lookup: Lookup,
+    store: AdapterStore,
+    *,
+    policy: Policy | None = None,
+    retry: LookupRetry | None = None,
+    now: dt.datetime | None = None,
+) -> list[AnsweringOutcome]:
+    """Ask the lookup again for every open question whose deadline has not passed."""
+    at = now or utc_now()
+    outcomes = []
+    policy = policy or shipped_policy()
+    retry = retry or LookupRetry()
+    for qs in await store.pending_question_sets(at):
+        answering = await _decide(qs, lookup, policy, retry, at)
+        if await store.record_follow_up(qs.message_id, answering, at):
+            outcomes.append(_outcome(qs, answering))
+        else:  # someone answered one of these by hand meanwhile; the next retry sees it
+            outcomes.append(AnsweringOutcome(AnsweringStatus.DUPLICATE, qs.message_id))
+    return outcomes
+
+
+def build_answer(
+    envelope: AnswerEnvelope, accepted: Mapping[UUID, AnswerItem], at: dt.datetime
+) -> PartnerAnswer | None:
+    """One PartnerAnswer with the accepted answers, in the order given; None if there are none.
+
+    It replies to the question set (`in_reply_to`), keeps its round, correlation id and policy,
+    and its message id is deterministic (see `partner_adapters.identity`).
+    """
+    if not accepted:
+        return None
+    return PartnerAnswer(
+        message_id=answer_message_id(envelope.question_set_id, envelope.partner, accepted),
+        round_id=envelope.round_id,
+        correlation_id=envelope.correlation_id,
+        policy=envelope.policy,
+        created_at=at,
+        partner=envelope.partner,
+        in_reply_to=envelope.question_set_id,
+        answers=tuple(accepted.values()),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerEnvelope:
+    """What an answer message copies from the question set it replies to."""
+
+    question_set_id: UUID
+    round_id: UUID
+    correlation_id: UUID
+    policy: PolicyRef
+    partner: Partner
+
+    @classmethod
+    def of(cls, qs: QuestionSet) -> AnswerEnvelope:
+        return cls(qs.message_id, qs.round_id, qs.correlation_id, qs.policy, qs.partner)
+
+
+async def _decide(
+    qs: QuestionSet, lookup: Lookup, policy: Policy, retry: LookupRetry, at: dt.datetime
+) -> Answering:
+    scoped = scope_questions(qs, policy)
+    if not scoped.askable:
+        return Answering({}, AnsweredBy.LOOKUP, scoped.refusals)
+    result = await run_lookup(lookup, _request(qs, scoped.askable), retry)
+    if isinstance(result, LookupFailure):
+        return Answering({}, AnsweredBy.LOOKUP, scoped.refusals, lookup_failure=result)
+    screened = screen_answers(scoped.askable, result, qs.colour, RefusalSource.LOOKUP)
+    in_order = {
+        q.question_id: screened.accepted[q.question_id]
+        for q in qs.questions
+        if q.question_id in screened.accepted
+    }
+    return Answering(
+        answered=in_order,
+        answered_by=AnsweredBy.LOOKUP,
+        refusals=(*scoped.refusals, *screened.refusals),
+        message=build_answer(AnswerEnvelope.of(qs), in_order, at),
+    )
+
+
+def _request(qs: QuestionSet, questions: tuple[Question, ...]) -> LookupRequest:
+    # Only the people the remaining questions are about: minimal even towards one's own system.
+    asked_about = {q.subject_ref for q in questions}
+    return LookupRequest(
+        question_set_id=qs.message_id,
+        partner=qs.partner,
+        colour=qs.colour,
+        subjects=tuple(
+            LookupSubject(s.subject_ref, s.role, s.naam, s.geboortedatum)
+            for s in qs.subjects
+            if s.subject_ref in asked_about
+        ),
+        questions=questions,
+    )
+
+
+def _outcome(qs: QuestionSet, answering: Answering) -> AnsweringOutcome:
+    answered = answering.answered
+    still_open = tuple(q.question_id for q in qs.questions if q.question_id not in answered)
+    if not answering.answered:
+        status = AnsweringStatus.UNANSWERED
+    elif still_open:
+        status = AnsweringStatus.PARTLY_ANSWERED
+    else:
+        status = AnsweringStatus.ANSWERED
+    return AnsweringOutcome(
+        status=status,
+        question_set_id=qs.message_id,
+        message=answering.message,
+        refusals=tuple(answering.refusals),
+        lookup_failure=answering.lookup_failure,
+        open_questions=still_open,
+    )
+
+
+async def _reject(store: AdapterStore, rejection: Rejection, at: dt.datetime) -> AnsweringOutcome:
+    await store.record_rejection(rejection, at)
+    return AnsweringOutcome(AnsweringStatus.REJECTED, rejection.message_id, rejection=rejection)
+
+
+def _peek_message_id(raw: bytes) -> UUID | None:
+    """The message id of an unreadable message, if it has a readable one (for the operator)."""
+    try:
+        value = json.loads(raw).get("message_id")
+        return UUID(str(value)) if value is not None else None
+    except (ValueError, AttributeError, TypeError):
+        return None

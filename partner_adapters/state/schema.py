@@ -1,0 +1,96 @@
+"""The SQLite schema of the adapter's state file.
+
+Personal data (a subject's name and date of birth) is kept only while a question about that
+person is open and its deadline has not passed; answer content only until it is sent.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS adapter_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- One row per question set ever received. The primary key is what recognises a re-published
+-- set: it is inserted in the same transaction as the record of answering it.
+CREATE TABLE IF NOT EXISTS question_sets (
+    message_id     TEXT PRIMARY KEY,
+    round_id       TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    policy_id      TEXT NOT NULL,
+    policy_version INTEGER NOT NULL,
+    colour         TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    deadline       TEXT NOT NULL,
+    received_at    TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS subjects (
+    question_set_id TEXT NOT NULL REFERENCES question_sets (message_id),
+    subject_ref     TEXT NOT NULL,
+    role            TEXT NOT NULL,
+    naam            TEXT NOT NULL,
+    geboortedatum   TEXT NOT NULL,
+    PRIMARY KEY (question_set_id, subject_ref)
+);
+
+CREATE TABLE IF NOT EXISTS questions (
+    question_set_id   TEXT NOT NULL REFERENCES question_sets (message_id),
+    question_id       TEXT NOT NULL,
+    key               TEXT NOT NULL,
+    subject_ref       TEXT NOT NULL,
+    question_json     TEXT NOT NULL,
+    status            TEXT NOT NULL CHECK (status IN ('open', 'answered')),
+    answered_by       TEXT CHECK (answered_by IN ('lookup', 'manual')),
+    answered_at       TEXT,
+    answer_message_id TEXT,
+    PRIMARY KEY (question_set_id, question_id)
+);
+CREATE INDEX IF NOT EXISTS questions_open ON questions (status, question_id);
+
+CREATE TABLE IF NOT EXISTS refusals (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    at              TEXT NOT NULL,
+    question_set_id TEXT,
+    question_id     TEXT,
+    question_key    TEXT,
+    reason          TEXT NOT NULL,
+    field           TEXT,
+    source          TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rejections (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    at           TEXT NOT NULL,
+    message_id   TEXT,
+    reason       TEXT NOT NULL,
+    detail       TEXT NOT NULL,
+    topic        TEXT,
+    partition_no INTEGER,
+    offset_no    INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS lookup_failures (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    at              TEXT NOT NULL,
+    question_set_id TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    attempts        INTEGER NOT NULL
+);
+
+-- Answers decided but not yet confirmed sent. The payload is cleared once sent.
+CREATE TABLE IF NOT EXISTS outbox (
+    message_id      TEXT PRIMARY KEY,
+    question_set_id TEXT NOT NULL,
+    round_id        TEXT NOT NULL,
+    correlation_id  TEXT NOT NULL,
+    payload         BLOB,
+    created_at      TEXT NOT NULL,
+    sent_at         TEXT
+);
+"""

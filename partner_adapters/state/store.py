@@ -1,0 +1,313 @@
+"""The adapter's SQLite state file, through aiosqlite (never blocking the event loop).
+
+Writes that belong together happen in one `BEGIN IMMEDIATE` transaction: recording a question
+set, what was answered, what was refused and the answer message to send. The question set's
+message id is the primary key, so a re-published set is caught by the constraint even when two
+processes race; the read-only `knows_question_set` only saves a needless lookup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+import aiosqlite
+
+from contracts import Partner, QuestionSet, encode
+from partner_adapters.errors import WrongStateFile
+from partner_adapters.state import reads
+from partner_adapters.state.codec import ts
+from partner_adapters.state.records import (
+    AdapterStatus,
+    Answering,
+    OpenQuestion,
+    OutboxEntry,
+    Refusal,
+    Rejection,
+)
+from partner_adapters.state.schema import SCHEMA, SCHEMA_VERSION
+
+__all__ = ["AdapterStore"]
+
+
+class AdapterStore:
+    """One partner's state file. Open with `await AdapterStore.open(path, partner)`."""
+
+    def __init__(self, db: aiosqlite.Connection, partner: Partner) -> None:
+        self._db = db
+        self.partner = partner
+
+    @classmethod
+    async def open(cls, path: Path, partner: Partner) -> AdapterStore:
+        """Open (creating if needed) the state file; refuse one that belongs to another partner."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is explicit.
+        db = await aiosqlite.connect(path, isolation_level=None, timeout=30.0)
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")  # the CLI reads while `run` writes
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.executescript(SCHEMA)
+            await _claim(db, partner, path)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db, partner)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    # -- writes -------------------------------------------------------------------------------
+
+    async def record_question_set(
+        self, question_set: QuestionSet, answering: Answering, at: dt.datetime
+    ) -> bool:
+        """Record a newly received set and what was done with it. False if it was seen before."""
+        qs = question_set
+        try:
+            async with self._transaction() as db:
+                await db.execute(
+                    "INSERT INTO question_sets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        str(qs.message_id),
+                        str(qs.round_id),
+                        str(qs.correlation_id),
+                        qs.policy.id,
+                        qs.policy.version,
+                        qs.colour.value,
+                        ts(qs.created_at),
+                        ts(qs.deadline),
+                        ts(at),
+                    ),
+                )
+                await db.executemany(
+                    "INSERT INTO subjects VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (
+                            str(qs.message_id),
+                            s.subject_ref,
+                            s.role.value,
+                            s.naam,
+                            s.geboortedatum.isoformat(),
+                        )
+                        for s in qs.subjects
+                    ],
+                )
+                await db.executemany(
+                    "INSERT INTO questions (question_set_id, question_id, key, subject_ref, "
+                    "question_json, status) VALUES (?, ?, ?, ?, ?, 'open')",
+                    [
+                        (
+                            str(qs.message_id),
+                            str(q.question_id),
+                            q.key,
+                            q.subject_ref,
+                            q.model_dump_json(),
+                        )
+                        for q in qs.questions
+                    ],
+                )
+                if not await _write_answering(db, qs.message_id, answering, at):
+                    raise RuntimeError("answering names a question that is not in the new set")
+                await _purge_personal_data(db, at)
+        except sqlite3.IntegrityError as exc:
+            if "question_sets.message_id" in str(exc):
+                return False
+            raise
+        return True
+
+    async def record_follow_up(
+        self, question_set_id: UUID, answering: Answering, at: dt.datetime
+    ) -> bool:
+        """Record a later answer (retry, manual). False, and nothing written, if any of its
+        questions is no longer open (answered meanwhile by another process)."""
+        try:
+            async with self._transaction() as db:
+                if not await _write_answering(db, question_set_id, answering, at):
+                    raise _NoLongerOpen
+                await _purge_personal_data(db, at)
+        except _NoLongerOpen:
+            return False
+        return True
+
+    async def record_rejection(self, rejection: Rejection, at: dt.datetime) -> None:
+        pos = rejection.position
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO rejections (at, message_id, reason, detail, topic, partition_no, "
+                "offset_no) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ts(at),
+                    None if rejection.message_id is None else str(rejection.message_id),
+                    rejection.reason,
+                    rejection.detail[:300],
+                    None if pos is None else pos.topic,
+                    None if pos is None else pos.partition,
+                    None if pos is None else pos.offset,
+                ),
+            )
+
+    async def record_refusals(
+        self, question_set_id: UUID | None, refusals: Iterable[Refusal], at: dt.datetime
+    ) -> None:
+        async with self._transaction() as db:
+            await _insert_refusals(db, question_set_id, refusals, at)
+
+    async def mark_sent(self, message_id: UUID, at: dt.datetime) -> None:
+        """The answer is on the topic: forget its content, keep that it was sent."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET sent_at = ?, payload = NULL WHERE message_id = ?",
+                (ts(at), str(message_id)),
+            )
+
+    async def purge_personal_data(self, now: dt.datetime) -> None:
+        async with self._transaction() as db:
+            await _purge_personal_data(db, now)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def knows_question_set(self, message_id: UUID) -> bool:
+        return await reads.knows_question_set(self._db, message_id)
+
+    async def unsent(self) -> list[OutboxEntry]:
+        return await reads.unsent(self._db)
+
+    async def open_questions(
+        self, now: dt.datetime, *, include_expired: bool = False
+    ) -> list[OpenQuestion]:
+        return await reads.open_questions(self._db, now, include_expired=include_expired)
+
+    async def pending_question_sets(self, now: dt.datetime) -> list[QuestionSet]:
+        """Stored sets with open questions before their deadline, holding only those questions."""
+        return await reads.pending_question_sets(self._db, self.partner, now)
+
+    async def status(self, now: dt.datetime, *, recent: int = 10) -> AdapterStatus:
+        return await reads.status(self._db, self.partner, now, recent=recent)
+
+
+class _NoLongerOpen(Exception):
+    pass
+
+
+async def _claim(db: aiosqlite.Connection, partner: Partner, path: Path) -> None:
+    await db.execute(
+        "INSERT OR IGNORE INTO adapter_meta VALUES ('partner', ?), ('schema_version', ?)",
+        (partner.value, str(SCHEMA_VERSION)),
+    )
+    async with db.execute("SELECT value FROM adapter_meta WHERE key = 'partner'") as cursor:
+        row = await cursor.fetchone()
+    owner = None if row is None else row[0]
+    if owner != partner.value:
+        raise WrongStateFile(
+            f"{path} is the state file of partner {owner!r}, not {partner.value!r}; "
+            "give this partner its own file (--state-db / IAJ_ADAPTER_STATE_DB)"
+        )
+
+
+async def _write_answering(
+    db: aiosqlite.Connection, question_set_id: UUID, answering: Answering, at: dt.datetime
+) -> bool:
+    message = answering.message
+    message_id = None if message is None else str(message.message_id)
+    for question_id in answering.answered:
+        cursor = await db.execute(
+            "UPDATE questions SET status = 'answered', answered_by = ?, answered_at = ?, "
+            "answer_message_id = ? "
+            "WHERE question_set_id = ? AND question_id = ? AND status = 'open'",
+            (
+                answering.answered_by.value,
+                ts(at),
+                message_id,
+                str(question_set_id),
+                str(question_id),
+            ),
+        )
+        if cursor.rowcount != 1:
+            return False
+    await _insert_refusals(db, question_set_id, answering.refusals, at)
+    if answering.lookup_failure is not None:
+        await db.execute(
+            "INSERT INTO lookup_failures (at, question_set_id, kind, attempts) VALUES (?, ?, ?, ?)",
+            (
+                ts(at),
+                str(question_set_id),
+                answering.lookup_failure.kind,
+                answering.lookup_failure.attempts,
+            ),
+        )
+    if message is not None:
+        await db.execute(
+            "INSERT INTO outbox (message_id, question_set_id, round_id, correlation_id, payload, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                str(message.message_id),
+                str(question_set_id),
+                str(message.round_id),
+                str(message.correlation_id),
+                encode(message),
+                ts(at),
+            ),
+        )
+    return True
+
+
+async def _insert_refusals(
+    db: aiosqlite.Connection,
+    question_set_id: UUID | None,
+    refusals: Iterable[Refusal],
+    at: dt.datetime,
+) -> None:
+    await db.executemany(
+        "INSERT INTO refusals (at, question_set_id, question_id, question_key, reason, field, "
+        "source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                ts(at),
+                None if question_set_id is None else str(question_set_id),
+                None if r.question_id is None else str(r.question_id),
+                r.question_key,
+                r.reason,
+                r.field,
+                r.source.value,
+            )
+            for r in refusals
+        ],
+    )
+
+
+async def _purge_personal_data(db: aiosqlite.Connection, now: dt.datetime) -> None:
+    # Names and birth dates are kept only as long as someone may still need them to answer.
+    await db.execute(
+        "DELETE FROM subjects WHERE question_set_id IN ("
+        "  SELECT s.message_id FROM question_sets s WHERE s.deadline <= ? OR NOT EXISTS ("
+        "    SELECT 1 FROM questions q WHERE q.question_set_id = s.message_id"
+        "    AND q.status = 'open'))",
+        (ts(now),),
+    )
