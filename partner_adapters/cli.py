@@ -1,10 +1,40 @@
-"""The partner adapter's command line (`iaj adapter ...`, or `iaj-adapter ...` on its own)."""
+"""The partner adapter's command line: `iaj adapter ...`, or `iaj-adapter ...` on its own.
+
+Exit codes: 0 done; 1 recorded but not (yet) sent, or Kafka unreachable; 2 refused or wrong
+usage (nothing recorded as answered, nothing sent).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
 import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from contracts import Partner, YesNo
+from contracts.messages import utc_now
+from partner_adapters import interactive
+from partner_adapters.answering import retry_pending
+from partner_adapters.errors import AdapterError
+from partner_adapters.kafka_io import deliver_once
+from partner_adapters.loading import load_lookup
+from partner_adapters.manual import ManualAnswerRefused, answer_manually, find_open_question
+from partner_adapters.policy_guard import local_policy
+from partner_adapters.runtime import build_adapter, lookup_retry
+from partner_adapters.settings import AdapterSettings
+from partner_adapters.state import AdapterStore
+from partner_adapters.views import pending_json, pending_table, status_json, status_view
 
 __all__ = ["app"]
+
+EXIT_NOT_SENT = 1
+EXIT_REFUSED = 2
 
 app = typer.Typer(
     name="iaj-adapter",
@@ -12,8 +42,209 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+_out = Console()
+_err = Console(stderr=True)
+T = TypeVar("T")
+
+PartnerOpt = Annotated[
+    Partner | None,
+    typer.Option("--partner", "-p", help="This partner's code (else IAJ_ADAPTER_PARTNER)."),
+]
+StateDbOpt = Annotated[
+    Path | None,
+    typer.Option("--state-db", help="Local state file (else IAJ_ADAPTER_STATE_DB)."),
+]
+BootstrapOpt = Annotated[
+    str | None,
+    typer.Option("--bootstrap", help="Kafka host:port (else IAJ_ADAPTER_BOOTSTRAP_SERVERS)."),
+]
+LookupOpt = Annotated[
+    str | None,
+    typer.Option("--lookup", help="Your lookup, 'package.module:attr' (else IAJ_ADAPTER_LOOKUP)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 @app.callback()
 def _root() -> None:
     """Run and operate a partner adapter."""
+
+
+def _settings(**overrides: Any) -> AdapterSettings:
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        settings = AdapterSettings(**given)
+        settings.require_partner()
+    except (ValidationError, ValueError) as exc:
+        _err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_REFUSED) from exc
+    return settings
+
+
+def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        return asyncio.run(work())
+    except AdapterError as exc:
+        _err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_REFUSED) from exc
+
+
+@app.command()
+def run(
+    partner: PartnerOpt = None,
+    bootstrap: BootstrapOpt = None,
+    lookup: LookupOpt = None,
+    state_db: StateDbOpt = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
+) -> None:
+    """Answer question sets as they arrive on iaj.questions.<partner>, until stopped."""
+    settings = _settings(
+        partner=partner, bootstrap_servers=bootstrap, lookup=lookup, state_db=state_db
+    )
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    runtime = build_adapter(settings)
+    _run(lambda: runtime.app.run())
+
+
+@app.command()
+def status(partner: PartnerOpt = None, state_db: StateDbOpt = None, json_: JsonOpt = False) -> None:
+    """Counts of what was received, answered, refused at source and rejected; no content."""
+    settings = _settings(partner=partner, state_db=state_db)
+
+    async def work() -> dict[str, Any]:
+        async with await _store(settings) as store:
+            return status_json(await store.status(utc_now()))
+
+    data = _run(work)
+    if json_:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        _out.print(status_view(data))
+
+
+@app.command()
+def pending(
+    partner: PartnerOpt = None,
+    state_db: StateDbOpt = None,
+    json_: JsonOpt = False,
+    expired: Annotated[bool, typer.Option(help="Also list questions past their deadline.")] = False,
+) -> None:
+    """Open questions, with whom each is about and what an answer may carry."""
+    settings = _settings(partner=partner, state_db=state_db)
+    policy = local_policy(settings.policy_file)
+
+    async def work() -> list[dict[str, Any]]:
+        async with await _store(settings) as store:
+            found = await store.open_questions(utc_now(), include_expired=expired)
+            return pending_json(found, store.partner, policy)
+
+    rows = _run(work)
+    if json_:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        _out.print(pending_table(rows, settings.require_partner()))
+
+
+@app.command()
+def answer(
+    question_id: Annotated[
+        str, typer.Argument(help="The question's id (a unique prefix will do).")
+    ],
+    partner: PartnerOpt = None,
+    antwoord: Annotated[
+        YesNo | None, typer.Option(help="ja or nee; without it you are asked interactively.")
+    ] = None,
+    met_wie: Annotated[list[str] | None, typer.Option("--met-wie", help="A partner code.")] = None,
+    domein: Annotated[list[str] | None, typer.Option("--domein", help="A life domain.")] = None,
+    toelichting: Annotated[str | None, typer.Option(help="A short explanation.")] = None,
+    detail: Annotated[
+        list[str] | None, typer.Option("--detail", help="A detail field, NAME=VALUE.")
+    ] = None,
+    question_set: Annotated[
+        str | None, typer.Option(help="The question set id, if the question id is ambiguous.")
+    ] = None,
+    record_only: Annotated[
+        bool, typer.Option(help="Record it; the running adapter sends it within seconds.")
+    ] = False,
+    bootstrap: BootstrapOpt = None,
+    state_db: StateDbOpt = None,
+) -> None:
+    """Answer one open question by hand. It is checked exactly like a lookup's answer."""
+    settings = _settings(partner=partner, state_db=state_db, bootstrap_servers=bootstrap)
+    policy = local_policy(settings.policy_file)
+
+    async def work() -> int:
+        async with await _store(settings) as store:
+            open_question = await find_open_question(
+                store, question_id, question_set_ref=question_set
+            )
+            if antwoord is None:  # prompts block: keep them off the event loop
+                given = await asyncio.to_thread(interactive.ask, open_question)
+            else:
+                given = interactive.from_flags(
+                    open_question, antwoord, met_wie, domein, toelichting, detail
+                )
+            try:
+                message = await answer_manually(store, open_question, given, policy=policy)
+            except ManualAnswerRefused as refused:
+                _err.print(f"[bold red]Not sent.[/bold red] [red]{refused}[/red]")
+                return EXIT_REFUSED
+            _out.print(f"Recorded answer {message.message_id} to question {question_id}.")
+            if record_only:
+                return 0
+            return await _deliver(settings, store)
+
+    raise typer.Exit(_run(work))
+
+
+@app.command()
+def retry(
+    partner: PartnerOpt = None,
+    bootstrap: BootstrapOpt = None,
+    lookup: LookupOpt = None,
+    state_db: StateDbOpt = None,
+) -> None:
+    """Ask the lookup again for open questions (e.g. after a lookup failure), and send."""
+    settings = _settings(
+        partner=partner, bootstrap_servers=bootstrap, lookup=lookup, state_db=state_db
+    )
+    policy = local_policy(settings.policy_file)
+
+    async def work() -> int:
+        found = load_lookup(settings.lookup)
+        async with await _store(settings) as store:
+            outcomes = await retry_pending(
+                found, store, policy=policy, retry=lookup_retry(settings)
+            )
+            for outcome in outcomes:
+                failed = outcome.lookup_failure
+                _out.print(
+                    f"question set {outcome.question_set_id}: {outcome.status.value}"
+                    f" ({len(outcome.open_questions)} still open"
+                    + (f", lookup failed: {failed.kind}" if failed else "")
+                    + (f", {len(outcome.refusals)} refused at source" if outcome.refusals else "")
+                    + ")"
+                )
+            if not outcomes:
+                _out.print("No open questions before their deadline.")
+            return await _deliver(settings, store)
+
+    raise typer.Exit(_run(work))
+
+
+async def _store(settings: AdapterSettings) -> AdapterStore:
+    return await AdapterStore.open(settings.state_path(), settings.require_partner())
+
+
+async def _deliver(settings: AdapterSettings, store: AdapterStore) -> int:
+    try:
+        sent = await deliver_once(settings, store)
+    except Exception as exc:  # the CLI's boundary: say what happened, keep the record
+        _err.print(
+            f"[yellow]Recorded, but not sent yet ({type(exc).__name__}: {exc}). The running "
+            "adapter sends it, or run `iaj adapter retry`.[/yellow]"
+        )
+        return EXIT_NOT_SENT
+    if sent:
+        _out.print(f"Sent {sent} answer message(s) to {settings.bootstrap_servers}.")
+    return 0

@@ -47,6 +47,9 @@ class AdapterSettings(BaseSettings):
     lookup_timeout_seconds: float = Field(
         default=30.0, gt=0, description="One try longer than this counts as unavailable"
     )
+    outbox_interval_seconds: float = Field(
+        default=2.0, gt=0, description="How often recorded, unsent answers are sent"
+    )
     redelivery_delay_seconds: float = Field(
         default=5.0,
         ge=0,

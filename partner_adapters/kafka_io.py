@@ -1,0 +1,58 @@
+"""Kafka for the adapter: one producer/consumer factory, and how an answer is published.
+
+The adapter reads only `iaj.questions.<partner>` and writes only `iaj.answers.<partner>`, which
+is exactly what the ACLs of the production cluster allow a partner. It never creates topics:
+the municipality owns them.
+"""
+
+from __future__ import annotations
+
+from faststream.kafka import KafkaBroker
+
+from contracts.topics import answer_topic, message_key
+from partner_adapters.delivery import Send, deliver_outbox
+from partner_adapters.settings import AdapterSettings
+from partner_adapters.state import AdapterStore, OutboxEntry
+
+__all__ = ["consumer_group", "deliver_once", "make_kafka_broker", "sender"]
+
+
+def _headers() -> dict[str, str]:
+    return {"content-type": "application/json"}
+
+
+def consumer_group(settings: AdapterSettings) -> str:
+    return f"iaj-adapter-{settings.require_partner().value}"
+
+
+def make_kafka_broker(settings: AdapterSettings) -> KafkaBroker:
+    """A broker object; it connects only when started."""
+    return KafkaBroker(
+        settings.bootstrap_servers,
+        client_id=consumer_group(settings),
+        # Idempotence is a setting: Apache Kafka supports it, the embedded Tansu does not.
+        enable_idempotence=settings.enable_idempotence,
+        acks="all",
+    )
+
+
+def sender(broker: KafkaBroker, settings: AdapterSettings) -> Send:
+    """A Send that publishes an outbox entry and returns once the broker confirmed it."""
+    topic = answer_topic(settings.require_partner())
+
+    async def send(entry: OutboxEntry) -> None:
+        key = message_key(entry.round_id)  # every message of a round in one partition, in order
+        correlation_id = str(entry.correlation_id)
+        await broker.publish(
+            entry.payload, topic, key=key, headers=_headers(), correlation_id=correlation_id
+        )
+
+    return send
+
+
+async def deliver_once(settings: AdapterSettings, store: AdapterStore) -> int:
+    """Connect, send every recorded and unsent answer, disconnect (for the CLI)."""
+    if not await store.unsent():
+        return 0
+    async with make_kafka_broker(settings) as broker:
+        return await deliver_outbox(store, sender(broker, settings))

@@ -1,0 +1,172 @@
+"""`iaj adapter run`: the FastStream application that answers question sets as they arrive.
+
+Thin on purpose: it hands the raw bytes of each record to `answering.receive`, sends what was
+recorded, and only then acknowledges. A bad message is recorded and acknowledged like any
+other (it never stalls the adapter). A failure of the adapter's own machinery (its state file,
+publishing) is not skipped: the record is read again after a pause, and what was already
+recorded is recognised by its message id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from contracts import Policy
+from contracts.topics import question_topic
+from partner_adapters.answering import AnsweringOutcome, receive
+from partner_adapters.delivery import Send, deliver_outbox
+from partner_adapters.kafka_io import consumer_group, make_kafka_broker, sender
+from partner_adapters.loading import load_lookup
+from partner_adapters.lookup import Lookup
+from partner_adapters.lookup_runner import LookupRetry
+from partner_adapters.policy_guard import local_policy
+from partner_adapters.settings import AdapterSettings
+from partner_adapters.state import AdapterStore, KafkaPosition
+
+__all__ = ["AdapterRuntime", "build_adapter", "lookup_retry"]
+
+_log = logging.getLogger("partner_adapters")
+
+
+def lookup_retry(settings: AdapterSettings) -> LookupRetry:
+    return LookupRetry(
+        attempts=settings.lookup_attempts,
+        wait_initial_seconds=settings.lookup_wait_initial_seconds,
+        wait_max_seconds=settings.lookup_wait_max_seconds,
+        timeout_seconds=settings.lookup_timeout_seconds,
+    )
+
+
+@dataclass
+class AdapterRuntime:
+    """What the running adapter holds; the store and lookup exist only between start and stop."""
+
+    settings: AdapterSettings
+    broker: KafkaBroker
+    app: FastStream
+    lookup: Lookup | None = None
+    store: AdapterStore | None = None
+    policy: Policy | None = None
+    # The latest outcomes, for tests and the demo (bounded: the adapter runs for months).
+    outcomes: deque[AnsweringOutcome] = field(default_factory=lambda: deque(maxlen=100))
+    delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
+    flusher: asyncio.Task[None] | None = None
+
+    def require(self) -> tuple[AdapterStore, Lookup, Policy]:
+        if self.store is None or self.lookup is None or self.policy is None:
+            raise RuntimeError("the adapter is not started")
+        return self.store, self.lookup, self.policy
+
+
+def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) -> AdapterRuntime:
+    """Wire the adapter for `settings.partner`. Nothing connects until the app starts.
+
+    `lookup` overrides `settings.lookup` (tests pass an instance).
+    """
+    partner = settings.require_partner()
+    broker = make_kafka_broker(settings)
+    app = FastStream(broker)
+    runtime = AdapterRuntime(settings, broker, app, lookup=lookup)
+    send_one: Send = sender(broker, settings)
+    retry = lookup_retry(settings)
+
+    async def send_recorded() -> int:
+        store, _, _ = runtime.require()
+        async with runtime.delivering:  # the handler and the periodic flush take turns
+            return await deliver_outbox(store, send_one)
+
+    async def flush_periodically() -> None:
+        # Sends answers recorded by `iaj adapter answer --record-only` or left by a failure.
+        while True:
+            await asyncio.sleep(settings.outbox_interval_seconds)
+            try:
+                await send_recorded()
+            except Exception as exc:  # the outbox keeps them; the next round tries again
+                _log.warning("recorded answers not sent yet: %s", type(exc).__name__)
+
+    @app.on_startup
+    async def open_state() -> None:
+        runtime.policy = local_policy(settings.policy_file)
+        runtime.lookup = runtime.lookup or load_lookup(settings.lookup)
+        runtime.store = await AdapterStore.open(settings.state_path(), partner)
+        _log.info("adapter for %s: state %s", partner.value, settings.state_path())
+
+    @app.after_startup
+    async def send_recorded_answers() -> None:
+        sent = await send_recorded()
+        if sent:
+            _log.info("sent %d answer(s) recorded before the last stop", sent)
+        runtime.flusher = asyncio.create_task(flush_periodically())
+
+    @app.on_shutdown
+    async def stop_flushing() -> None:
+        if runtime.flusher is not None:
+            runtime.flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runtime.flusher
+            runtime.flusher = None
+
+    @app.after_shutdown
+    async def close_state() -> None:
+        if runtime.store is not None:
+            await runtime.store.close()
+            runtime.store = None
+
+    @broker.subscriber(
+        question_topic(partner),
+        group_id=consumer_group(settings),
+        auto_offset_reset="earliest",  # a new adapter answers what was asked before it started
+        ack_policy=AckPolicy.MANUAL,
+        title=f"questions for {partner.value}",
+    )
+    async def on_question_set(message: KafkaMessage) -> None:
+        store, lookup, policy = runtime.require()
+        try:
+            outcome = await receive(
+                message.body,
+                lookup,
+                store,
+                position=_position(message.raw_message),
+                policy=policy,
+                retry=retry,
+            )
+            await send_recorded()
+        except Exception:
+            # Our own state file or Kafka failed: do not skip the record; read it again.
+            await asyncio.sleep(settings.redelivery_delay_seconds)
+            await message.nack()
+            raise
+        await message.ack()
+        runtime.outcomes.append(outcome)
+        _log_outcome(outcome)
+
+    return runtime
+
+
+def _position(raw: object) -> KafkaPosition | None:
+    if isinstance(raw, ConsumerRecord):
+        return KafkaPosition(raw.topic, raw.partition, raw.offset)
+    return None
+
+
+def _log_outcome(outcome: AnsweringOutcome) -> None:
+    # Ids, counts and reasons only: never names or answer content.
+    _log.info(
+        "question set %s: %s (%d answered, %d refused at source, %d open%s%s)",
+        outcome.question_set_id,
+        outcome.status.value,
+        0 if outcome.message is None else len(outcome.message.answers),
+        len(outcome.refusals),
+        len(outcome.open_questions),
+        "" if outcome.lookup_failure is None else f", lookup failed: {outcome.lookup_failure.kind}",
+        "" if outcome.rejection is None else f", rejected: {outcome.rejection.reason}",
+    )
