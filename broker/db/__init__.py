@@ -1,0 +1,1 @@
+"""Persistence of the municipal service: tables, engine, unit of work, migrations."""

@@ -1,0 +1,21 @@
+"""Alembic environment. Run through broker.db.migrate, which hands over an open connection."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from broker.db.tables import Base
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations with `iaj db upgrade` (broker.db.migrate), not bare alembic")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

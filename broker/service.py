@@ -1,0 +1,289 @@
+"""The municipal service: consumes answers and commands, relays the outbox, watches deadlines.
+
+`MunicipalService` is the composition root: it builds the engine, the Kafka clients and the
+FastStream subscribers from one ServiceSettings, and starts and stops them in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TypeVar
+
+from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker, KafkaMessage
+from sqlalchemy.exc import InterfaceError, OperationalError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from broker.db.engine import make_engine, make_session_factory
+from broker.db.migrate import upgrade
+from broker.db.uow import UnitOfWork
+from broker.kafka_admin import create_topics
+from broker.metrics import ANSWERS, COMMANDS
+from broker.relay import OutboxRelay
+from broker.settings import ServiceSettings
+from contracts.enums import Partner
+from contracts.messages import utc_now
+from contracts.policy import Policy, load_policy
+from contracts.topics import COMMANDS as COMMANDS_TOPIC
+from contracts.topics import all_topics, answer_topic
+from handlers.answers import handle_answer
+from handlers.commands import handle_command
+from handlers.completion import expire_overdue
+from handlers.dead_letters import Delivery, dead_letter_failure
+from handlers.rounds import OpenRound, open_round
+
+__all__ = ["MunicipalService", "ServiceHalted", "build_app"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+# Errors that mean "the database cannot be reached", as opposed to a bug or bad data.
+_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, OSError)
+
+
+class ServiceHalted(RuntimeError):
+    """The database stayed unreachable: the service stops rather than skip a message."""
+
+
+async def _raw_body(msg: KafkaMessage) -> bytes:
+    # Our handlers parse the bytes themselves: a poison message must reach them, not fail
+    # in a decoder before any handler can dead-letter it.
+    return bytes(msg.body)
+
+
+class MunicipalService:
+    def __init__(self, settings: ServiceSettings, policy: Policy | None = None) -> None:
+        self.settings = settings
+        self.policy = policy or load_policy(settings.policy_file)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_session_factory(self.engine)
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap, graceful_timeout=30.0, logger=log, log_level=logging.DEBUG
+        )
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.halted = False
+        self.on_halt: Callable[[], None] | None = None
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        common = {
+            "group_id": self.settings.consumer_group,
+            "ack_policy": AckPolicy.MANUAL,
+            "auto_offset_reset": "earliest",
+            "decoder": _raw_body,
+            "session_timeout_ms": self.settings.consumer_session_timeout_ms,
+            "heartbeat_interval_ms": self.settings.consumer_heartbeat_interval_ms,
+        }
+        answer_topics = [answer_topic(p) for p in Partner]
+
+        @self.broker.subscriber(*answer_topics, **common)  # type: ignore[call-overload, untyped-decorator]
+        async def on_answer(body: bytes, msg: KafkaMessage) -> None:
+            await self._consume(msg, body, self._on_answer)
+
+        @self.broker.subscriber(COMMANDS_TOPIC, **common)  # type: ignore[call-overload, untyped-decorator]
+        async def on_command(body: bytes, msg: KafkaMessage) -> None:
+            await self._consume(msg, body, self._on_command)
+
+    async def _consume(
+        self,
+        msg: KafkaMessage,
+        body: bytes,
+        handler: Callable[[UnitOfWork, bytes, Delivery], Awaitable[None]],
+    ) -> None:
+        """Process, then acknowledge. A message that fails for any reason but an unreachable
+        database is dead-lettered and acknowledged, so it can never stall the consumer."""
+        delivery = _delivery(msg)
+        try:
+            await self._transact(lambda uow: handler(uow, body, delivery))
+        except ServiceHalted:
+            raise  # not acknowledged: delivered again after restart
+        except Exception:
+            log.exception("processing failed at %s; dead-lettering it", delivery.position)
+            await self._transact(
+                lambda uow: dead_letter_failure(uow, body, delivery, exc, utc_now())
+            )
+        self._wake_relay()
+        await msg.ack()
+
+    async def _on_answer(self, uow: UnitOfWork, body: bytes, delivery: Delivery) -> None:
+        report = await handle_answer(uow, body, delivery, utc_now())
+        partner = delivery.topic.rsplit(".", 1)[-1]
+        ANSWERS.labels(partner, "accepted").inc(report.accepted)
+        ANSWERS.labels(partner, "refused").inc(len(report.refused))
+        ANSWERS.labels(partner, "late").inc(report.late)
+
+    async def _on_command(self, uow: UnitOfWork, body: bytes, delivery: Delivery) -> None:
+        report = await handle_command(
+            uow, body, delivery, self.policy, deadline=self.settings.round_deadline, now=utc_now()
+        )
+        COMMANDS.labels(report.outcome).inc()
+
+    async def _transact(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """Run `work` in a unit of work, retrying while the database is unreachable.
+
+        The message is acknowledged only after this returns. If the database stays down, the
+        service halts without acknowledging, so the message is delivered again after restart.
+        """
+        if self.halted:
+            raise ServiceHalted("the service is halting; message left for redelivery")
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(_UNAVAILABLE),
+                stop=stop_after_attempt(8),
+                wait=wait_exponential(multiplier=0.2, max=10),
+                reraise=True,
+            ):
+                with attempt:
+                    async with UnitOfWork(self.sessions) as uow:
+                        return await work(uow)
+        except _UNAVAILABLE as exc:
+            self._halt(exc)
+            raise ServiceHalted("database unavailable; message left for redelivery") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _halt(self, exc: BaseException) -> None:
+        log.critical("halting: the database is unavailable (%s)", exc)
+        self.halted = True
+        if self.on_halt is not None:
+            self.on_halt()
+
+    def _wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake()
+
+    async def start(self) -> None:
+        """Migrate, create topics, start the relay, the deadline watch and the consumers."""
+        await upgrade(self.engine)
+        if self.settings.create_topics:
+            await create_topics(
+                self.settings.kafka_bootstrap,
+                all_topics(),
+                partitions=self.settings.topic_partitions,
+                replication_factor=self.settings.topic_replication_factor,
+            )
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            acks="all"
+            if self.settings.producer_acks == "all"
+            else int(self.settings.producer_acks),
+            enable_idempotence=self.settings.producer_idempotence,
+            linger_ms=2,
+        )
+        await self.producer.start()
+        self.relay = OutboxRelay(
+            self.sessions,
+            self.producer,
+            batch_size=self.settings.relay_batch_size,
+            interval_seconds=self.settings.relay_interval_seconds,
+        )
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"),
+            asyncio.create_task(self._watch_deadlines(), name="deadline-watch"),
+        ]
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        """Stop consuming (in-flight messages finish), then drain the outbox, then close."""
+        await self.broker.stop()
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=30)
+        self._tasks = []
+        if self.producer is not None:
+            await self.producer.stop()
+            self.producer = None
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> MunicipalService:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def open_round(self, request: OpenRound) -> str:
+        """Open a round now (the CLI and tests; partners learn of it through the relay)."""
+
+        async def work(uow: UnitOfWork) -> str:
+            round_id, _ = await open_round(
+                uow, self.policy, request, now=utc_now(), deadline=self.settings.round_deadline
+            )
+            await uow.commit()
+            return round_id
+
+        round_id = await self._transact(work)
+        self._wake_relay()
+        return round_id
+
+    async def expire_now(self) -> list[str]:
+        """Complete the rounds past their deadline (the watch does this periodically)."""
+        ids = await self._transact(self._expire)
+        self._wake_relay()
+        return ids
+
+    async def _expire(self, uow: UnitOfWork) -> list[str]:
+        ids = await expire_overdue(uow, utc_now())
+        await uow.commit()
+        return ids
+
+    async def _watch_deadlines(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.expire_now()
+            except ServiceHalted:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stop.wait(), timeout=self.settings.deadline_check_interval_seconds
+                )
+
+
+def _delivery(msg: KafkaMessage) -> Delivery:
+    record = msg.raw_message
+    assert not isinstance(record, tuple), "subscribers here are not batch subscribers"
+    return Delivery(
+        topic=record.topic, partition=record.partition, offset=record.offset, key=record.key
+    )
+
+
+def build_app(settings: ServiceSettings) -> FastStream:
+    """The FastStream application behind `iaj serve` (handles SIGINT/SIGTERM gracefully)."""
+    service = MunicipalService(settings)
+    app = FastStream(service.broker, logger=log)
+    service.on_halt = app.exit
+
+    # FastStream starts the broker itself; our start() would start it twice.
+    async def startup() -> None:
+        broker_start = service.broker.start
+        service.broker.start = _noop  # type: ignore[method-assign]
+        try:
+            await service.start()
+        finally:
+            service.broker.start = broker_start  # type: ignore[method-assign]
+
+    async def shutdown() -> None:
+        await service.stop()
+
+    app.on_startup(startup)
+    app.after_shutdown(shutdown)
+    return app
+
+
+async def _noop() -> None:
+    return None

@@ -1,0 +1,49 @@
+"""Settings of the municipal service: one class, read from the environment (prefix IAJ_)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ServiceSettings"]
+
+
+class ServiceSettings(BaseSettings):
+    """Everything the municipal service can be told. Nothing else reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="IAJ_", env_file=".env", extra="ignore")
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]"
+    )
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///iaj.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///FILE or postgresql+asyncpg://...",
+    )
+    policy_file: Path | None = Field(
+        default=None, description="Policy TOML; the shipped Haarlem policy when not set"
+    )
+    round_deadline: dt.timedelta = Field(
+        default=dt.timedelta(days=10), description="How long partners have to answer a round"
+    )
+    relay_interval_seconds: float = Field(
+        default=0.5, gt=0, description="How often the outbox relay looks for unsent messages"
+    )
+    relay_batch_size: int = Field(default=500, ge=1)
+    deadline_check_interval_seconds: float = Field(default=5.0, gt=0)
+    producer_idempotence: bool = Field(
+        default=False,
+        description="Idempotent producer: on for Apache Kafka, off for the embedded broker",
+    )
+    producer_acks: str = Field(default="all", pattern="^(all|1|0)$")
+    consumer_group: str = Field(default="iaj-municipal")
+    # Kafka's defaults. The embedded broker re-admits a restarted group member only after its
+    # session timed out, so the demo and tests use ~1 s here.
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=500)
+    consumer_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    create_topics: bool = Field(default=True, description="Create the topics on start-up")
+    topic_partitions: int = Field(default=1, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)

@@ -1,0 +1,255 @@
+"""Receiving partners' answers: check, store once, issue dependent questions, complete rounds.
+
+Everything one message causes happens in one transaction: the inbox row, stored answers,
+refusal records, refusal notices and follow-up question sets in the outbox, and the round's
+completion. A redelivered message hits the inbox's primary key and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from broker.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RefusalRow, RoundRow
+from broker.db.uow import UnitOfWork
+from contracts.answers import check_answer
+from contracts.enums import Colour, Partner
+from contracts.errors import AnswerRefused, MalformedMessage, RefusalReason
+from contracts.messages import AnswerItem, RefusalNotice
+from contracts.topics import REFUSALS, message_key, partner_of_answer_topic
+from contracts.wire import AnswerEnvelope, decode_answer_envelope
+from handlers.cases import get_case
+from handlers.completion import complete_if_done
+from handlers.dead_letters import Delivery, dead_letter
+from handlers.inbox import claim
+from handlers.outbox import enqueue
+from handlers.questions import to_wire_question
+from handlers.rounds import issue_question_sets
+from handlers.states import QuestionStatus, RoundState
+
+__all__ = ["AnswerReport", "handle_answer"]
+
+
+@dataclass
+class AnswerReport:
+    """What one answer message did; for logs and metrics (never content)."""
+
+    duplicate: bool = False
+    dead_lettered: bool = False
+    accepted: int = 0
+    refused: list[RefusalReason] = field(default_factory=list)
+    late: int = 0
+    already_answered: int = 0
+    issued: int = 0
+    completed: bool = False
+
+
+async def handle_answer(
+    uow: UnitOfWork, raw: bytes, delivery: Delivery, now: dt.datetime
+) -> AnswerReport:
+    """Process one message from an `iaj.answers.<partner>` topic, and commit."""
+    report = AnswerReport()
+    topic_partner = partner_of_answer_topic(delivery.topic)
+    try:
+        envelope = decode_answer_envelope(raw)
+    except MalformedMessage as exc:
+        if await claim(uow, delivery.position, delivery.topic, now):
+            dead_letter(
+                uow,
+                delivery,
+                raw,
+                reason=exc.reason,
+                detail=exc.detail,
+                partner=topic_partner,
+                now=now,
+            )
+            await uow.commit()
+            report.dead_lettered = True
+        else:
+            report.duplicate = True
+        return report
+    if not await claim(uow, f"answer:{envelope.message_id}", delivery.topic, now):
+        report.duplicate = True
+        return report
+    await _process(uow, envelope, topic_partner, report, now)
+    await uow.commit()
+    return report
+
+
+async def _process(
+    uow: UnitOfWork,
+    envelope: AnswerEnvelope,
+    topic_partner: Partner | None,
+    report: AnswerReport,
+    now: dt.datetime,
+) -> None:
+    refuse = _Refuser(uow, envelope, report, now)
+    if topic_partner is None or envelope.partner is not topic_partner:
+        refuse.all(RefusalReason.WRONG_PARTNER, "partner")
+        return
+    round_row = await uow.session.get(RoundRow, str(envelope.round_id))
+    if round_row is None:
+        refuse.all(RefusalReason.UNKNOWN_QUESTION, "round_id")
+        return
+    refuse.colour = Colour(round_row.colour)
+    questions = {
+        q.id: q
+        for q in await uow.session.scalars(
+            select(QuestionRow)
+            .where(QuestionRow.round_id == round_row.id)
+            .where(QuestionRow.partner == topic_partner.value)
+        )
+    }
+    seen: set[str] = set()
+    newly_answered: list[tuple[QuestionRow, AnswerItem]] = []
+    for item in envelope.answers:
+        question_id = str(item.get("question_id"))
+        question = questions.get(question_id)
+        if question is None or question.issued_at is None:
+            refuse.one(RefusalReason.UNKNOWN_QUESTION, "question_id", None)
+            continue
+        if question_id in seen:
+            refuse.one(RefusalReason.DUPLICATE_ANSWER, "question_id", question)
+            continue
+        seen.add(question_id)
+        try:
+            answer = check_answer(to_wire_question(question), item, refuse.colour)
+        except AnswerRefused as exc:
+            refuse.one(exc.reason, exc.field, question)
+            continue
+        if RoundState(round_row.state).closed:
+            _record_late(uow, question, envelope, now)
+            report.late += 1
+        elif question.status == QuestionStatus.ANSWERED:
+            report.already_answered += 1  # answered before, by another message: counted once
+        else:
+            _store(uow, question, answer, envelope, now)
+            newly_answered.append((question, answer))
+            report.accepted += 1
+    if newly_answered:
+        report.issued = await _resolve_dependents(uow, round_row, newly_answered, now)
+        report.completed = await complete_if_done(uow, round_row, now)
+
+
+def _store(
+    uow: UnitOfWork,
+    question: QuestionRow,
+    answer: AnswerItem,
+    env: AnswerEnvelope,
+    now: dt.datetime,
+) -> None:
+    question.status = QuestionStatus.ANSWERED
+    question.closed_at = now
+    uow.session.add(
+        AnswerRow(
+            question_id=question.id,
+            round_id=question.round_id,
+            partner=question.partner,
+            message_id=str(env.message_id),
+            content=answer.model_dump(mode="json", exclude_none=True, exclude={"question_id"}),
+            received_at=now,
+        )
+    )
+
+
+def _record_late(
+    uow: UnitOfWork, question: QuestionRow, env: AnswerEnvelope, now: dt.datetime
+) -> None:
+    uow.session.add(
+        LateAnswerRow(
+            question_id=question.id,
+            round_id=question.round_id,
+            partner=question.partner,
+            message_id=str(env.message_id),
+            received_at=now,
+        )
+    )
+
+
+async def _resolve_dependents(
+    uow: UnitOfWork,
+    round_row: RoundRow,
+    answered: Sequence[tuple[QuestionRow, AnswerItem]],
+    now: dt.datetime,
+) -> int:
+    """Open (and issue) or drop the questions that waited on these answers."""
+    waiting = (
+        await uow.session.scalars(
+            select(QuestionRow)
+            .where(QuestionRow.round_id == round_row.id)
+            .where(QuestionRow.status == QuestionStatus.WAITING)
+        )
+    ).all()
+    to_issue = []
+    for parent, answer in answered:
+        for q in waiting:
+            if (q.after_partner, q.after_key, q.subject_ref) != (
+                parent.partner,
+                parent.key,
+                parent.subject_ref,
+            ):
+                continue
+            if answer.antwoord.value == q.after_answer:
+                q.status = QuestionStatus.OPEN
+                to_issue.append(q)
+            else:
+                q.status = QuestionStatus.NOT_APPLICABLE
+                q.closed_at = now
+    if to_issue:
+        case = await get_case(uow, round_row.case_id)
+        issue_question_sets(uow, round_row, case, to_issue, now)
+    return len(to_issue)
+
+
+class _Refuser:
+    """Records refusals (who, which question, why — never content) and notifies the partner."""
+
+    def __init__(
+        self, uow: UnitOfWork, env: AnswerEnvelope, report: AnswerReport, now: dt.datetime
+    ) -> None:
+        self.uow, self.env, self.report, self.now = uow, env, report, now
+        self.colour: Colour | None = None
+
+    def all(self, reason: RefusalReason, field: str) -> None:
+        self.one(reason, field, None)
+
+    def one(self, reason: RefusalReason, field: str | None, question: QuestionRow | None) -> None:
+        self.report.refused.append(reason)
+        question_id = question.id if question else None
+        self.uow.session.add(
+            RefusalRow(
+                round_id=str(self.env.round_id),
+                partner=self.env.partner.value,
+                message_id=str(self.env.message_id),
+                question_id=question_id,
+                reason=reason.value,
+                field=field,
+                received_at=self.now,
+            )
+        )
+        notice = RefusalNotice(
+            message_id=uuid.uuid4(),
+            round_id=self.env.round_id,
+            correlation_id=self.env.correlation_id,
+            policy=self.env.policy,
+            created_at=self.now,
+            partner=self.env.partner,
+            in_reply_to=self.env.message_id,
+            question_id=uuid.UUID(question_id) if question_id else None,
+            reason=reason.value,
+            field=field,
+            colour=self.colour,
+            explanation=reason.explanation,
+        )
+        enqueue(
+            self.uow.session,
+            REFUSALS,
+            notice,
+            message_id=str(notice.message_id),
+            key=message_key(self.env.round_id),
+            headers={"partner": self.env.partner.value},
+        )

@@ -1,0 +1,168 @@
+"""Completing rounds: when every question that applies is answered, or at the deadline.
+
+Completion publishes exactly one result per round: the state change and the outbox row are
+written in one transaction, and only a round still `open` can complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections import defaultdict
+
+from sqlalchemy import select, update
+
+from broker.db.tables import AnswerRow, QuestionRow, RoundRow
+from broker.db.uow import UnitOfWork
+from contracts.enums import AnswerShape, Colour, Partner
+from contracts.messages import (
+    AnswerItem,
+    Completion,
+    OutcomeStatus,
+    PartnerResult,
+    QuestionOutcome,
+    RoundResult,
+)
+from contracts.policy import PolicyRef
+from contracts.topics import RESULTS, message_key
+from handlers.outbox import enqueue
+from handlers.processing_log import log_processing
+from handlers.states import QuestionStatus, RoundState
+
+__all__ = ["complete_if_done", "complete_round", "expire_overdue"]
+
+_OUTCOME = {
+    QuestionStatus.ANSWERED: OutcomeStatus.ANSWERED,
+    QuestionStatus.EXPIRED: OutcomeStatus.EXPIRED,
+    QuestionStatus.NOT_APPLICABLE: OutcomeStatus.NOT_APPLICABLE,
+}
+
+
+async def complete_if_done(uow: UnitOfWork, round_row: RoundRow, now: dt.datetime) -> bool:
+    """Complete the round if no question is open or waiting. Caller commits."""
+    pending = await uow.session.scalar(
+        select(QuestionRow.id)
+        .where(QuestionRow.round_id == round_row.id)
+        .where(QuestionRow.status.in_([QuestionStatus.OPEN, QuestionStatus.WAITING]))
+        .limit(1)
+    )
+    if pending is not None:
+        return False
+    return await complete_round(uow, round_row, Completion.COMPLETE, now)
+
+
+async def expire_overdue(uow: UnitOfWork, now: dt.datetime) -> list[str]:
+    """Complete every open round past its deadline; returns their ids. Caller commits."""
+    overdue = (
+        await uow.session.scalars(
+            select(RoundRow)
+            .where(RoundRow.state == RoundState.OPEN)
+            .where(RoundRow.deadline <= now)
+            .order_by(RoundRow.deadline)
+            .limit(200)
+        )
+    ).all()
+    done = []
+    for round_row in overdue:
+        for old, new in (
+            (QuestionStatus.OPEN, QuestionStatus.EXPIRED),
+            (QuestionStatus.WAITING, QuestionStatus.NOT_APPLICABLE),
+        ):
+            await uow.session.execute(
+                update(QuestionRow)
+                .where(QuestionRow.round_id == round_row.id)
+                .where(QuestionRow.status == old)
+                .values(status=new, closed_at=now)
+            )
+        if await complete_round(uow, round_row, Completion.DEADLINE, now):
+            done.append(round_row.id)
+    return done
+
+
+async def complete_round(
+    uow: UnitOfWork, round_row: RoundRow, how: Completion, now: dt.datetime
+) -> bool:
+    # A conditional update: of two racing completions only one sees rowcount 1.
+    state = RoundState.COMPLETE if how is Completion.COMPLETE else RoundState.DEADLINE
+    result = await uow.session.execute(
+        update(RoundRow)
+        .where(RoundRow.id == round_row.id)
+        .where(RoundRow.state == RoundState.OPEN)
+        .values(state=state, completed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    round_row.state = state
+    round_row.completed_at = now
+    message = await build_result(uow, round_row, how)
+    enqueue(
+        uow.session,
+        RESULTS,
+        message,
+        message_id=str(message.message_id),
+        key=message_key(message.round_id),
+        headers={"correlation_id": round_row.correlation_id},
+    )
+    log_processing(
+        uow,
+        "iaj-broker",
+        "round_completed",
+        f"round {how.value}",
+        round_id=round_row.id,
+        case_id=round_row.case_id,
+    )
+    return True
+
+
+async def build_result(uow: UnitOfWork, round_row: RoundRow, how: Completion) -> RoundResult:
+    questions = (
+        await uow.session.scalars(
+            select(QuestionRow)
+            .where(QuestionRow.round_id == round_row.id)
+            .order_by(QuestionRow.partner, QuestionRow.subject_ref, QuestionRow.key)
+        )
+    ).all()
+    answers = {
+        a.question_id: a
+        for a in await uow.session.scalars(
+            select(AnswerRow).where(AnswerRow.round_id == round_row.id)
+        )
+    }
+    per_partner: dict[Partner, list[QuestionOutcome]] = defaultdict(list)
+    for q in questions:
+        answer = answers.get(q.id)
+        per_partner[Partner(q.partner)].append(
+            QuestionOutcome(
+                question_id=uuid.UUID(q.id) if q.issued_at else None,
+                key=q.key,
+                subject_ref=q.subject_ref,
+                shape=AnswerShape(q.shape),
+                status=_OUTCOME[QuestionStatus(q.status)],
+                answer=AnswerItem.model_validate_json(
+                    json.dumps({"question_id": q.id, **answer.content})
+                )
+                if answer
+                else None,
+            )
+        )
+    assert round_row.completed_at is not None
+    return RoundResult(
+        # Derived from the round id: a rebuilt result keeps the id consumers de-duplicate on.
+        message_id=uuid.uuid5(uuid.UUID(round_row.id), "round_result"),
+        round_id=uuid.UUID(round_row.id),
+        correlation_id=uuid.UUID(round_row.correlation_id),
+        policy=PolicyRef(id=round_row.policy_id, version=round_row.policy_version),
+        created_at=round_row.completed_at,
+        case_id=uuid.UUID(round_row.case_id),
+        colour=Colour(round_row.colour),
+        completion=how,
+        opened_at=round_row.opened_at,
+        completed_at=round_row.completed_at,
+        partners=tuple(
+            PartnerResult(partner=p, questions=tuple(per_partner[p]))
+            for p in Partner
+            if p in per_partner
+        ),
+    )

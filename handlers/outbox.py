@@ -1,0 +1,51 @@
+"""Writing to the outbox: a message is published only if the transaction that decided it commits."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.db.tables import OutboxRow
+from contracts.messages import utc_now
+
+__all__ = ["enqueue", "enqueue_raw"]
+
+
+def enqueue(
+    session: AsyncSession,
+    topic: str,
+    message: BaseModel,
+    *,
+    message_id: str,
+    key: bytes,
+    headers: dict[str, str] | None = None,
+) -> None:
+    enqueue_raw(
+        session,
+        topic,
+        message.model_dump_json().encode(),
+        message_id=message_id,
+        key=key,
+        headers={"message_type": str(getattr(message, "type", "")), **(headers or {})},
+    )
+
+
+def enqueue_raw(
+    session: AsyncSession,
+    topic: str,
+    payload: bytes,
+    *,
+    message_id: str,
+    key: bytes,
+    headers: dict[str, str],
+) -> None:
+    session.add(
+        OutboxRow(
+            message_id=message_id,
+            topic=topic,
+            key=key,
+            payload=payload,
+            headers=headers,
+            created_at=utc_now(),
+        )
+    )

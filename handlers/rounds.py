@@ -1,0 +1,144 @@
+"""Opening an enrichment round, and issuing question sets through the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from broker.db.tables import CaseRow, QuestionRow, RoundRow
+from broker.db.uow import UnitOfWork
+from contracts.enums import Colour, Partner, SubjectRole
+from contracts.policy import Policy
+from contracts.topics import message_key, question_topic
+from handlers.cases import get_case
+from handlers.errors import NotInformed
+from handlers.outbox import enqueue
+from handlers.processing_log import log_processing
+from handlers.questions import question_set_for
+from handlers.states import QuestionStatus, RoundState
+
+__all__ = ["OpenRound", "issue_question_sets", "open_round"]
+
+
+@dataclass(frozen=True)
+class OpenRound:
+    """What opening a round asks for. `command_id` makes a repeated command a no-op."""
+
+    case_id: str
+    colour: Colour
+    actor: str
+    round_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID | None = None
+    command_id: str | None = None
+
+
+async def open_round(
+    uow: UnitOfWork, policy: Policy, request: OpenRound, *, now: dt.datetime, deadline: dt.timedelta
+) -> tuple[str, bool]:
+    """Create the round, its questions and their question sets in one transaction.
+
+    Returns (round id, created). Caller commits.
+    """
+    if request.command_id is not None:
+        existing = await uow.session.scalar(
+            select(RoundRow.id).where(RoundRow.command_id == request.command_id)
+        )
+        if existing is not None:
+            return existing, False
+    case = await get_case(uow, request.case_id)
+    if case.informed_on is None:
+        raise NotInformed(
+            "the youth has not been informed by letter yet, so no information may be shared: "
+            f"record the letter date first (`iaj case inform {case.id} --date YYYY-MM-DD`)"
+        )
+    round_id = str(request.round_id or uuid.uuid4())
+    round_row = RoundRow(
+        id=round_id,
+        case_id=case.id,
+        colour=request.colour.value,
+        policy_id=policy.id,
+        policy_version=policy.version,
+        correlation_id=str(request.correlation_id or uuid.uuid4()),
+        command_id=request.command_id,
+        state=RoundState.OPEN,
+        opened_at=now,
+        deadline=now + deadline,
+        opened_by=request.actor,
+    )
+    uow.session.add(round_row)
+    await uow.session.flush()  # the round first: its questions refer to it
+    questions = list(_questions(policy, case, round_id, request.colour))
+    uow.session.add_all(questions)
+    await uow.session.flush()  # the unique command id and question keys are checked here
+    issue_question_sets(
+        uow, round_row, case, [q for q in questions if q.status == QuestionStatus.OPEN], now
+    )
+    log_processing(
+        uow,
+        request.actor,
+        "round_opened",
+        f"uitvraag {request.colour.value} under policy {policy.id} v{policy.version}",
+        case_id=case.id,
+        round_id=round_id,
+    )
+    return round_id, True
+
+
+def _questions(
+    policy: Policy, case: CaseRow, round_id: str, colour: Colour
+) -> Iterable[QuestionRow]:
+    for asked in policy.asked(colour):
+        refs = (
+            ["jongere"]
+            if asked.subject is SubjectRole.JONGERE
+            else [f"gezinslid-{m.ordinal}" for m in case.family]
+        )
+        for ref in refs:
+            yield QuestionRow(
+                id=str(uuid.uuid4()),
+                round_id=round_id,
+                partner=asked.partner.value,
+                key=asked.key,
+                subject_ref=ref,
+                text=asked.text,
+                shape=asked.shape.value,
+                detail_fields=[f.model_dump(mode="json") for f in asked.detail_fields],
+                text_limit=policy.text_limit(asked.shape),
+                after_partner=asked.after.partner.value if asked.after else None,
+                after_key=asked.after.key if asked.after else None,
+                after_answer=asked.after.answer.value if asked.after else None,
+                status=QuestionStatus.WAITING if asked.after else QuestionStatus.OPEN,
+            )
+
+
+def issue_question_sets(
+    uow: UnitOfWork,
+    round_row: RoundRow,
+    case: CaseRow,
+    questions: list[QuestionRow],
+    now: dt.datetime,
+) -> None:
+    """Put one question set per partner in the outbox, and mark the questions issued."""
+    by_partner: dict[str, list[QuestionRow]] = defaultdict(list)
+    for q in questions:
+        by_partner[q.partner].append(q)
+    for partner_code, rows in by_partner.items():
+        message_id = uuid.uuid4()
+        partner = Partner(partner_code)
+        message = question_set_for(round_row, case, partner, rows, message_id=message_id, now=now)
+        for q in rows:
+            q.question_set_id = str(message_id)
+            q.issued_at = now
+        enqueue(
+            uow.session,
+            question_topic(partner),
+            message,
+            message_id=str(message_id),
+            key=message_key(uuid.UUID(round_row.id)),
+            headers={"correlation_id": round_row.correlation_id},
+        )

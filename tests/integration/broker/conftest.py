@@ -1,0 +1,79 @@
+"""Fixtures for the municipal service: a clean set of topics, a running service, a case."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from broker.db.uow import UnitOfWork
+from broker.kafka_admin import create_topics
+from broker.service import MunicipalService
+from broker.settings import ServiceSettings
+from contracts.enums import District, Track
+from contracts.topics import all_topics
+from handlers.cases import Criterion, FamilyMember, NewCase, register_case
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+async def clean_kafka(kafka_bootstrap: str) -> str:
+    """The session's broker with every iaj topic deleted and created anew: no earlier test's
+    messages are seen."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        stale = [t for t in all_topics() if t in existing]
+        if stale:
+            await admin.delete_topics(stale)
+    finally:
+        await admin.close()
+    await create_topics(kafka_bootstrap, all_topics())
+    return kafka_bootstrap
+
+
+@pytest.fixture
+def settings(
+    clean_kafka: str, database_url: str, unique_suffix: str, kafka_group_options: dict[str, int]
+) -> ServiceSettings:
+    return ServiceSettings(
+        consumer_session_timeout_ms=kafka_group_options.get("session_timeout_ms", 10_000),
+        consumer_heartbeat_interval_ms=kafka_group_options.get("heartbeat_interval_ms", 3_000),
+        kafka_bootstrap=clean_kafka,
+        database_url=database_url,
+        consumer_group=f"iaj-municipal-{unique_suffix}",
+        relay_interval_seconds=0.05,
+        deadline_check_interval_seconds=0.2,
+    )
+
+
+@pytest.fixture
+async def service(settings: ServiceSettings) -> AsyncIterator[MunicipalService]:
+    async with MunicipalService(settings) as svc:
+        yield svc
+
+
+def synthetic_case(family: int = 2, informed: bool = True) -> NewCase:
+    return NewCase(
+        naam="Sem Testbeek",
+        geboortedatum=dt.date(TODAY.year - 17, 3, 14),
+        district=District.SCHALKWIJK,
+        track=Track.IAJ,
+        criteria=(Criterion.POLITIECONTACTEN, Criterion.NETWERK_IMPACT_WIJK),
+        family=tuple(
+            FamilyMember(naam=f"Gezinslid Testbeek {i}", geboortedatum=dt.date(1980 + i, 1, 1))
+            for i in range(1, family + 1)
+        ),
+        informed_on=TODAY - dt.timedelta(days=7) if informed else None,
+    )
+
+
+async def add_case(service: MunicipalService, case: NewCase | None = None) -> str:
+    async with UnitOfWork(service.sessions) as uow:
+        case_id = await register_case(uow, case or synthetic_case(), actor="test", today=TODAY)
+        await uow.commit()
+    return case_id
