@@ -106,13 +106,14 @@ class MunicipalService:
             await self._transact(lambda uow: handler(uow, body, delivery))
         except ServiceHalted:
             raise  # not acknowledged: delivered again after restart
-        except Exception:
+        except Exception as exc:
             log.exception("processing failed at %s; dead-lettering it", delivery.position)
-            await self._transact(
-                lambda uow: dead_letter_failure(uow, body, delivery, exc, utc_now())
-            )
+            await self._dead_letter_failure(body, delivery, exc)
         self._wake_relay()
         await msg.ack()
+
+    async def _dead_letter_failure(self, body: bytes, delivery: Delivery, exc: Exception) -> None:
+        await self._transact(lambda uow: dead_letter_failure(uow, body, delivery, exc, utc_now()))
 
     async def _on_answer(self, uow: UnitOfWork, body: bytes, delivery: Delivery) -> None:
         report = await handle_answer(uow, body, delivery, utc_now())

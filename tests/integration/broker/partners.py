@@ -72,7 +72,7 @@ class FakePartners:
         await asyncio.gather(self._consumer.stop(), self._results.stop(), self.producer.stop())
 
     async def question_sets(
-        self, until: Callable[[list[QuestionSet]], bool], timeout: float = 20.0
+        self, until: Callable[[list[QuestionSet]], bool], within: float = 20.0
     ) -> list[QuestionSet]:
         async def collect() -> list[QuestionSet]:
             while not until(self.received):
@@ -84,7 +84,7 @@ class FakePartners:
                         self.received.append(message)
             return self.received
 
-        return await asyncio.wait_for(collect(), timeout)
+        return await asyncio.wait_for(collect(), within)
 
     async def send(self, partner: Partner, payload: bytes, round_id: uuid.UUID) -> None:
         await self.producer.send_and_wait(answer_topic(partner), payload, key=message_key(round_id))
@@ -103,7 +103,7 @@ class FakePartners:
         await self.send(qs.partner, encode(message), qs.round_id)
         return message
 
-    async def results(self, count: int = 1, timeout: float = 20.0) -> list[RoundResult]:
+    async def results(self, count: int = 1, within: float = 20.0) -> list[RoundResult]:
         found: list[RoundResult] = []
 
         async def collect() -> list[RoundResult]:
@@ -116,7 +116,7 @@ class FakePartners:
                         found.append(message)
             return found
 
-        return await asyncio.wait_for(collect(), timeout)
+        return await asyncio.wait_for(collect(), within)
 
     async def no_more_results(self, wait: float = 1.5) -> list[RoundResult]:
         batch = await self._results.getmany(timeout_ms=int(wait * 1000))
