@@ -126,6 +126,8 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
         group_id=consumer_group(settings),
         auto_offset_reset="earliest",  # a new adapter answers what was asked before it started
         ack_policy=AckPolicy.MANUAL,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
         title=f"questions for {partner.value}",
     )
     async def on_question_set(message: KafkaMessage) -> None:

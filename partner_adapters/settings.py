@@ -47,6 +47,10 @@ class AdapterSettings(BaseSettings):
     lookup_timeout_seconds: float = Field(
         default=30.0, gt=0, description="One try longer than this counts as unavailable"
     )
+    consumer_session_timeout_ms: int = Field(
+        default=10_000, ge=1, description="Kafka group session timeout of the question consumer"
+    )
+    consumer_heartbeat_interval_ms: int = Field(default=3_000, ge=1)
     outbox_interval_seconds: float = Field(
         default=2.0, gt=0, description="How often recorded, unsent answers are sent"
     )
