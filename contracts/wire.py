@@ -20,13 +20,25 @@ from contracts.messages import (
 )
 from contracts.policy.model import PolicyRef
 
-__all__ = ["AnswerEnvelope", "WireMessage", "decode", "decode_answer_envelope", "encode"]
+__all__ = [
+    "REQUIRED_ON_WIRE",
+    "AnswerEnvelope",
+    "WireMessage",
+    "decode",
+    "decode_answer_envelope",
+    "encode",
+]
+
+# Fields the models default when built in code, but that a message on the wire must carry:
+# a receiver de-duplicates on `message_id`, so decoding may never invent one.
+REQUIRED_ON_WIRE = ("type", "message_id", "created_at")
 
 WireMessage = Annotated[
     QuestionSet | PartnerAnswer | RefusalNotice | RoundResult | OpenRoundCommand,
     Field(discriminator="type"),
 ]
 _WIRE: TypeAdapter[WireMessage] = TypeAdapter(WireMessage)
+_KNOWN_TYPES = frozenset({"question_set", "answer", "refusal", "round_result", "open_round"})
 
 
 def encode(message: BaseModel) -> bytes:
@@ -37,9 +49,14 @@ def decode(raw: bytes) -> WireMessage:
     """Parse any wire message; raise MalformedMessage saying why it cannot be read."""
     obj = _json_object(raw)
     try:
-        return _WIRE.validate_json(raw)
+        message = _WIRE.validate_json(raw)
     except ValidationError as exc:
         raise _malformed(obj, exc) from exc
+    missing = [name for name in REQUIRED_ON_WIRE if name not in obj]
+    if missing:
+        detail = f"{obj['type']}.{missing[0]}: Field required on the wire"
+        raise MalformedMessage("schema_violation", detail)
+    return message
 
 
 class AnswerEnvelope(BaseModel):
@@ -64,8 +81,10 @@ class AnswerEnvelope(BaseModel):
 def decode_answer_envelope(raw: bytes) -> AnswerEnvelope:
     obj = _json_object(raw)
     if obj.get("type") != "answer":
+        known = obj.get("type") in _KNOWN_TYPES
         raise MalformedMessage(
-            "unexpected_type", f"expected type 'answer', got {obj.get('type')!r}"
+            "unexpected_type" if known else "unknown_type",
+            f"expected type 'answer', got {obj.get('type')!r}",
         )
     try:
         return AnswerEnvelope.model_validate_json(raw)
@@ -84,10 +103,10 @@ def _json_object(raw: bytes) -> dict[str, Any]:
 
 
 def _malformed(obj: dict[str, Any], exc: ValidationError) -> MalformedMessage:
-    known = {"question_set", "answer", "refusal", "round_result", "open_round"}
-    if obj.get("type") not in known:
+    if obj.get("type") not in _KNOWN_TYPES:
         return MalformedMessage(
-            "unknown_type", f"'type' is {obj.get('type')!r}; expected one of {sorted(known)}"
+            "unknown_type",
+            f"'type' is {obj.get('type')!r}; expected one of {sorted(_KNOWN_TYPES)}",
         )
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])

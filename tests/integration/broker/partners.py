@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from contracts.enums import AnswerShape, LifeDomain, Partner, YesNo
 from contracts.messages import AnswerItem, PartnerAnswer, Question, QuestionSet, RoundResult
@@ -103,6 +104,24 @@ class FakePartners:
         await self.send(qs.partner, encode(message), qs.round_id)
         return message
 
+    async def send_items(
+        self, qs: QuestionSet, items: list[dict[str, Any]], via: Partner | None = None
+    ) -> uuid.UUID:
+        """Answer with hand-made items, as a partner that skipped the contracts' checks would."""
+        message_id = uuid.uuid4()
+        envelope = PartnerAnswer(
+            message_id=message_id,
+            round_id=qs.round_id,
+            correlation_id=qs.correlation_id,
+            policy=qs.policy,
+            partner=qs.partner,
+            in_reply_to=qs.message_id,
+            answers=(AnswerItem(question_id=qs.questions[0].question_id, antwoord=YesNo.NEE),),
+        ).model_dump(mode="json")
+        envelope["answers"] = items
+        await self.send(via or qs.partner, json.dumps(envelope).encode(), qs.round_id)
+        return message_id
+
     async def results(self, count: int = 1, within: float = 20.0) -> list[RoundResult]:
         found: list[RoundResult] = []
 
@@ -123,3 +142,26 @@ class FakePartners:
         return [
             m for rs in batch.values() for r in rs if isinstance(m := decode(r.value), RoundResult)
         ]
+
+
+async def read_topic(
+    bootstrap: str, topic: str, count: int, within: float = 20.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The first `count` records of `topic`, read from the beginning without a group."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await _assign_from_start(consumer, [topic])
+        found: list[ConsumerRecord[bytes, bytes]] = []
+
+        async def collect() -> None:
+            while len(found) < count:
+                batch = await consumer.getmany(timeout_ms=200)
+                found.extend(r for rs in batch.values() for r in rs)
+
+        await asyncio.wait_for(collect(), within)
+        extra = await consumer.getmany(timeout_ms=500)
+        found.extend(r for rs in extra.values() for r in rs)
+        return found
+    finally:
+        await consumer.stop()

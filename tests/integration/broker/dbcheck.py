@@ -1,0 +1,26 @@
+"""Looking inside the municipal database the way an auditor would."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from broker.db.tables import Base
+
+
+async def all_text(sessions: async_sessionmaker[AsyncSession]) -> str:
+    """Every value of every row of every table, as one string."""
+    parts = []
+    async with sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in (await session.execute(select(table))).all():
+                parts.extend(
+                    v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in row
+                )
+    return "\n".join(parts)
+
+
+async def count(sessions: async_sessionmaker[AsyncSession], table: str) -> int:
+    async with sessions() as session:
+        result = await session.scalar(select(func.count()).select_from(text(table)))
+        return int(result or 0)

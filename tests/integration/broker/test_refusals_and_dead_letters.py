@@ -1,0 +1,107 @@
+"""Richer answers are refused and leave no content; unreadable messages are dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from broker.service import MunicipalService
+from contracts.enums import Colour, Partner
+from contracts.messages import QuestionSet, RefusalNotice
+from contracts.topics import DEADLETTER, REFUSALS, answer_topic
+from contracts.wire import decode
+from handlers.rounds import OpenRound
+from tests.integration.broker.conftest import add_case
+from tests.integration.broker.dbcheck import all_text, count
+from tests.integration.broker.partners import FakePartners, permitted_answer, read_topic
+
+pytestmark = pytest.mark.integration
+
+SECRET = "GEHEIM-detail-dat-niet-mag-7f3a"
+GROEN_FIRST_WAVE = {Partner.VERWIJSINDEX, Partner.LEERPLICHT, Partner.SWT}
+
+
+async def _groen_round(service: MunicipalService, partners: FakePartners) -> list[QuestionSet]:
+    case_id = await add_case(service)
+    await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor="test"))
+    return await partners.question_sets(lambda got: {q.partner for q in got} >= GROEN_FIRST_WAVE)
+
+
+async def test_a_richer_answer_is_refused_and_nothing_of_it_is_stored(
+    service: MunicipalService, clean_kafka: str
+) -> None:
+    async with FakePartners(clean_kafka) as partners:
+        sets = await _groen_round(service, partners)
+        swt = next(qs for qs in sets if qs.partner is Partner.SWT)
+        (question,) = swt.questions
+        refused_id = await partners.send_items(
+            swt,
+            [{"question_id": str(question.question_id), "antwoord": "ja", "toelichting": SECRET}],
+        )
+        (record,) = await read_topic(clean_kafka, REFUSALS, 1)
+        notice = decode(record.value)
+        assert isinstance(notice, RefusalNotice)
+        assert (notice.partner, notice.in_reply_to) == (Partner.SWT, refused_id)
+        assert notice.question_id == question.question_id
+        assert (notice.reason, notice.field, notice.colour) == (
+            "field_not_permitted",
+            "toelichting",
+            Colour.GROEN,
+        )
+        assert SECRET.encode() not in record.value, "the notice never echoes the content"
+        assert await count(service.sessions, "answers") == 0
+        assert SECRET not in await all_text(service.sessions)
+
+        # The question stays open for a correct answer.
+        await partners.answer(swt)
+        await asyncio.sleep(1.0)
+    assert await count(service.sessions, "answers") == 1
+    assert await count(service.sessions, "refusals") == 1
+
+
+async def test_an_answer_on_another_partners_topic_is_refused(
+    service: MunicipalService, clean_kafka: str
+) -> None:
+    async with FakePartners(clean_kafka) as partners:
+        sets = await _groen_round(service, partners)
+        swt = next(qs for qs in sets if qs.partner is Partner.SWT)
+        item = permitted_answer(swt.questions[0]).model_dump(mode="json", exclude_none=True)
+        # On SWT's topic, a message that says it comes from Leerplicht.
+        message = swt.model_copy(update={"partner": Partner.LEERPLICHT})
+        await partners.send_items(message, [item], via=Partner.SWT)
+        (record,) = await read_topic(clean_kafka, REFUSALS, 1)
+    notice = decode(record.value)
+    assert isinstance(notice, RefusalNotice)
+    assert notice.reason == "wrong_partner"
+    assert await count(service.sessions, "answers") == 0
+
+    async with FakePartners(clean_kafka) as partners:
+        # On its own topic, Leerplicht cannot answer a question asked of SWT either.
+        await partners.send_items(message, [item])
+        records = await read_topic(clean_kafka, REFUSALS, 2)
+    last = decode(records[-1].value)
+    assert isinstance(last, RefusalNotice)
+    assert last.reason == "unknown_question"
+    assert await count(service.sessions, "answers") == 0
+
+
+async def test_a_poison_message_is_dead_lettered_and_the_next_answer_still_processed(
+    service: MunicipalService, clean_kafka: str
+) -> None:
+    async with FakePartners(clean_kafka) as partners:
+        sets = await _groen_round(service, partners)
+        leerplicht = next(qs for qs in sets if qs.partner is Partner.LEERPLICHT)
+        await partners.send(Partner.LEERPLICHT, b"\x00not json at all", leerplicht.round_id)
+        await partners.send(Partner.LEERPLICHT, b'{"type": "gossip"}', leerplicht.round_id)
+        await partners.answer(leerplicht)
+        letters = await read_topic(clean_kafka, DEADLETTER, 2)
+        await asyncio.sleep(0.5)
+    reasons = [dict(r.headers)["dlq_reason"] for r in letters]
+    assert [reason.decode() for reason in reasons] == ["not_json", "unknown_type"]
+    assert {dict(r.headers)["dlq_source_topic"] for r in letters} == {
+        answer_topic(Partner.LEERPLICHT).encode()
+    }
+    assert letters[0].value == b"\x00not json at all", "the dead letter keeps the bytes"
+    assert await count(service.sessions, "dead_letters") == 2
+    assert await count(service.sessions, "answers") == 1
