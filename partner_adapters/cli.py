@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from contracts import Partner, YesNo
 from contracts.messages import utc_now
@@ -29,7 +30,7 @@ from partner_adapters.policy_guard import local_policy
 from partner_adapters.runtime import build_adapter, lookup_retry
 from partner_adapters.settings import AdapterSettings
 from partner_adapters.state import AdapterStore
-from partner_adapters.views import pending_json, pending_table, status_json, status_view
+from partner_adapters.views import pending_json, pending_view, status_json, status_view
 
 __all__ = ["app"]
 
@@ -76,7 +77,7 @@ def _settings(**overrides: Any) -> AdapterSettings:
         settings = AdapterSettings(**given)
         settings.require_partner()
     except (ValidationError, ValueError) as exc:
-        _err.print(f"[red]{exc}[/red]")
+        _err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(EXIT_REFUSED) from exc
     return settings
 
@@ -85,7 +86,7 @@ def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         return asyncio.run(work())
     except AdapterError as exc:
-        _err.print(f"[red]{exc}[/red]")
+        _err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(EXIT_REFUSED) from exc
 
 
@@ -142,7 +143,7 @@ def pending(
     if json_:
         typer.echo(json.dumps(rows, indent=2))
     else:
-        _out.print(pending_table(rows, settings.require_partner()))
+        _out.print(pending_view(rows, settings.require_partner()))
 
 
 @app.command()
@@ -187,7 +188,7 @@ def answer(
             try:
                 message = await answer_manually(store, open_question, given, policy=policy)
             except ManualAnswerRefused as refused:
-                _err.print(f"[bold red]Not sent.[/bold red] [red]{refused}[/red]")
+                _err.print(f"[bold red]Not sent.[/bold red] [red]{escape(str(refused))}[/red]")
                 return EXIT_REFUSED
             _out.print(f"Recorded answer {message.message_id} to question {question_id}.")
             if record_only:
@@ -240,9 +241,10 @@ async def _deliver(settings: AdapterSettings, store: AdapterStore) -> int:
     try:
         sent = await deliver_once(settings, store)
     except Exception as exc:  # the CLI's boundary: say what happened, keep the record
+        reason = escape(f"{type(exc).__name__}: {exc}")
         _err.print(
-            f"[yellow]Recorded, but not sent yet ({type(exc).__name__}: {exc}). The running "
-            "adapter sends it, or run `iaj adapter retry`.[/yellow]"
+            f"[yellow]Recorded, but not sent yet ({reason}). The running adapter sends it, "
+            "or run `iaj adapter retry`.[/yellow]"
         )
         return EXIT_NOT_SENT
     if sent:

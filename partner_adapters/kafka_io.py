@@ -17,10 +17,6 @@ from partner_adapters.state import AdapterStore, OutboxEntry
 __all__ = ["consumer_group", "deliver_once", "make_kafka_broker", "sender"]
 
 
-def _headers() -> dict[str, str]:
-    return {"content-type": "application/json"}
-
-
 def consumer_group(settings: AdapterSettings) -> str:
     return f"iaj-adapter-{settings.require_partner().value}"
 
@@ -43,9 +39,10 @@ def sender(broker: KafkaBroker, settings: AdapterSettings) -> Send:
     async def send(entry: OutboxEntry) -> None:
         key = message_key(entry.round_id)  # every message of a round in one partition, in order
         correlation_id = str(entry.correlation_id)
-        await broker.publish(
-            entry.payload, topic, key=key, headers=_headers(), correlation_id=correlation_id
-        )
+        # The bytes of `contracts.wire.encode`, as recorded; readers decode them with
+        # `contracts.wire.decode` (a FastStream reader: from the raw message, since FastStream
+        # json-parses a body it can, whatever its annotation).
+        await broker.publish(entry.payload, topic, key=key, correlation_id=correlation_id)
 
     return send
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
@@ -13,7 +14,7 @@ from partner_adapters.manual import explain
 from partner_adapters.policy_guard import scope_question
 from partner_adapters.state import AdapterStatus, OpenQuestion, Refusal
 
-__all__ = ["allowed_text", "pending_json", "pending_table", "status_json", "status_view"]
+__all__ = ["allowed_text", "pending_json", "pending_view", "status_json", "status_view"]
 
 
 def allowed_text(question: Question) -> str:
@@ -79,27 +80,35 @@ def pending_json(
     return rows
 
 
-def pending_table(rows: list[dict[str, Any]], partner: Partner) -> Table:
-    table = Table(title=f"Open questions for {partner.value} ({len(rows)})", show_lines=True)
-    for column in ("question", "about", "asks", "answer may carry", "deadline", "note"):
-        table.add_column(column, overflow="fold")
+def pending_view(rows: list[dict[str, Any]], partner: Partner) -> Group:
+    """One panel per open question: readable at any terminal width."""
+    title = Text(f"Open questions for {partner.value}: {len(rows)}", style="bold")
+    panels: list[Text | Panel] = [title]
     for row in rows:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
         subject = row["subject"] or {}
-        note = ""
+        about = (
+            f"{subject['naam']}, born {subject['geboortedatum']} ({subject['role']})"
+            if subject
+            else "(removed: past the deadline)"
+        )
+        grid.add_row("about", Text(about))
+        grid.add_row("asks", Text.assemble((row["key"], "bold"), "  ", row["text"]))
+        allowed = Text(row["allowed"], style="" if row["answerable"] else "red")
+        grid.add_row("may carry", allowed)
+        grid.add_row(
+            "set",
+            Text(f"{row['question_set_id']} ({row['colour']}), deadline {row['deadline'][:16]}"),
+        )
         if row["last_refusal"]:
             refusal = row["last_refusal"]
             on_field = f" on {refusal['field']}" if refusal["field"] else ""
             note = f"{refusal['source']} answer refused: {refusal['reason']}{on_field}"
-        table.add_row(
-            f"{row['question_id']}\n[dim]set {row['question_set_id'][:8]}, {row['colour']}[/dim]",
-            f"{subject.get('naam', '?')}\n{subject.get('geboortedatum', '')} "
-            f"({subject.get('role', '')})",
-            f"[bold]{row['key']}[/bold]\n{row['text']}",
-            row["allowed"] if row["answerable"] else f"[red]{row['allowed']}[/red]",
-            row["deadline"][:16].replace("T", " "),
-            Text(note, style="yellow"),
-        )
-    return table
+            grid.add_row("note", Text(note, style="yellow"))
+        panels.append(Panel(grid, title=Text(row["question_id"]), title_align="left"))
+    return Group(*panels)
 
 
 def status_json(status: AdapterStatus) -> dict[str, Any]:
@@ -176,10 +185,10 @@ def status_view(data: dict[str, Any]) -> Group:
     if data["recent_refusals"]:
         refusals = Table(title="Most recent refusals at source (no content is kept)")
         for column in ("at", "question", "reason", "field", "by"):
-            refusals.add_column(column)
+            refusals.add_column(column, overflow="fold")
         for r in data["recent_refusals"]:
             refusals.add_row(
-                r["at"][:19],
+                r["at"][:16],
                 r["question_key"] or str(r["question_id"]),
                 r["reason"],
                 r["field"] or "",
@@ -191,14 +200,16 @@ def status_view(data: dict[str, Any]) -> Group:
         for column in ("at", "reason", "detail", "message id"):
             rejections.add_column(column, overflow="fold")
         for r in data["recent_rejections"]:
-            rejections.add_row(r["at"][:19], r["reason"], r["detail"], r["message_id"] or "")
+            rejections.add_row(
+                r["at"][:16], Text(r["reason"]), Text(r["detail"]), r["message_id"] or ""
+            )
         parts.append(rejections)
     if data["recent_lookup_failures"]:
         failures = Table(title="Most recent lookup failures")
         for column in ("at", "question set", "kind", "attempts"):
-            failures.add_column(column)
+            failures.add_column(column, overflow="fold")
         for r in data["recent_lookup_failures"]:
-            failures.add_row(r["at"][:19], r["question_set_id"], r["kind"], str(r["attempts"]))
+            failures.add_row(r["at"][:16], r["question_set_id"], r["kind"], str(r["attempts"]))
         parts.append(failures)
     return Group(*parts)
 
