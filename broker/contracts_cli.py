@@ -53,13 +53,11 @@ def schemas(
     ] = SCHEMAS_DIR,
 ) -> None:
     """Write contracts/schemas/<Message>.schema.json for every wire message."""
-    out, err = Console(), Console(stderr=True)
-    stale = stale_schema_files(directory) if directory.is_dir() else sorted(expected_schema_files())
+    out, err = _console(), _console(stderr=True)
+    stale = stale_schema_files(directory) if directory.is_dir() else list(expected_schema_files())
     if check:
         if stale:
-            err.print(
-                Text(f"out of date in {directory}: {', '.join(stale)}", style="red"), soft_wrap=True
-            )
+            err.print(Text(f"out of date in {directory}: {', '.join(stale)}", style="red"))
             err.print("run `make schemas` (or `iaj contracts schemas`) and commit the result")
             raise typer.Exit(1)
         out.print(f"schemas in {directory} are up to date")
@@ -73,3 +71,7 @@ def schemas(
         else:
             path.unlink()
     out.print(f"{len(stale)} schema file(s) updated in {directory}" if stale else "up to date")
+
+
+def _console(*, stderr: bool = False) -> Console:
+    return Console(stderr=stderr, soft_wrap=True, markup=False, highlight=False)

@@ -85,7 +85,7 @@ def show(
     if as_json:
         typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
         return
-    console = Console()
+    console = Console(highlight=False)
     for colour_name, per_partner in view.items():
         console.print(_table(policy, colour_name, per_partner))
 
@@ -99,14 +99,13 @@ def check(
 ) -> None:
     """Validate a policy file; on an error print file:line and the rule, and exit 2."""
     policy = _load(file)
-    Console().print(
+    _console().print(
         Text(
             f"OK: {file or 'shipped policy'} is policy {policy.id!r} version {policy.version}, "
             f"effective from {policy.effective_from.isoformat()} "
             f"({len(policy.questions)} questions)",
             style="green",
-        ),
-        soft_wrap=True,
+        )
     )
 
 
@@ -120,8 +119,12 @@ def _load(path: Path | None) -> Policy:
 
 
 def _fail(message: str) -> NoReturn:
-    Console(stderr=True).print(Text(message, style="red"), soft_wrap=True)
+    _console(stderr=True).print(Text(message, style="red"))
     raise typer.Exit(2)
+
+
+def _console(*, stderr: bool = False) -> Console:
+    return Console(stderr=stderr, soft_wrap=True, markup=False, highlight=False)
 
 
 def _table(policy: Policy, colour: str, per_partner: dict[str, list[dict[str, Any]]]) -> Table:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -59,7 +60,7 @@ def check_answer(
     for field in raw:
         if field not in ANSWER_FIELDS:
             raise refuse(RefusalReason.EXTRA_FIELD, field)
-    if str(raw.get("question_id")) != str(question.question_id):
+    if _as_uuid(raw.get("question_id")) != question.question_id:
         raise refuse(RefusalReason.UNKNOWN_QUESTION, "question_id")
     antwoord = raw.get("antwoord")
     if antwoord not in (YesNo.JA.value, YesNo.NEE.value):
@@ -122,6 +123,16 @@ def _fits(kind: DetailFieldKind, value: object) -> bool:
     if kind is DetailFieldKind.AANTAL:
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
     return isinstance(value, str) and value != ""
+
+
+def _as_uuid(value: object) -> UUID | None:
+    """Any spelling JSON Schema's `uuid` format allows (e.g. upper case) names the same id."""
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _empty(value: object) -> bool:

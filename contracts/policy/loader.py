@@ -17,6 +17,7 @@ __all__ = ["DEFAULT_POLICY_FILE", "PolicyError", "load_policy", "load_policy_tex
 
 DEFAULT_POLICY_FILE = "haarlem-iaj.toml"
 _ENTRY_HEADER = re.compile(r"^\s*\[\[\s*question\s*\]\]\s*(#.*)?$")
+_TOML_ERROR_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
 class PolicyError(ContractError):
@@ -28,26 +29,58 @@ def load_policy(path: Path | None = None) -> Policy:
     if path is None:
         source = resources.files("contracts.policy").joinpath(DEFAULT_POLICY_FILE)
         return load_policy_text(source.read_text(encoding="utf-8"), DEFAULT_POLICY_FILE)
-    return load_policy_text(path.read_text(encoding="utf-8"), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    return load_policy_text(text, str(path))
 
 
 def load_policy_text(text: str, origin: str = "<policy>") -> Policy:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{origin}: not valid TOML: {exc}") from exc
-    entries: list[Any] = data.pop("question", [])
+        raise PolicyError(f"{origin}:{_toml_error_line(exc, text)}: not valid TOML: {exc}") from exc
+    entries: Any = data.pop("question", [])
     lines = _entry_lines(text)
+    if not isinstance(entries, list) or len(entries) != len(lines):
+        # Error messages name the line of each entry, so each must be its own table.
+        raise PolicyError(
+            f"{origin}:{_key_line(text, 'question') or 1}: write every question as its own "
+            "[[question]] table (not an inline array or a plain value)"
+        )
     questions = [_load_entry(entry, origin, lines[i]) for i, entry in enumerate(entries)]
     _check_unique_and_conditions(questions, origin, lines)
     try:
         return Policy.model_validate({**data, "questions": questions})
     except ValidationError as exc:
-        raise PolicyError(f"{origin}: policy header: {_first_error(exc)}") from exc
+        key = exc.errors()[0]["loc"][:1]
+        line = _key_line(text, str(key[0])) if key else None
+        where = f"{origin}:{line}" if line else origin
+        raise PolicyError(f"{where}: policy header: {_first_error(exc)}") from exc
 
 
 def _entry_lines(text: str) -> list[int]:
     return [n for n, line in enumerate(text.splitlines(), start=1) if _ENTRY_HEADER.match(line)]
+
+
+def _toml_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int:
+    lineno: int | None = getattr(exc, "lineno", None)  # Python >= 3.14
+    if lineno is None:
+        found = _TOML_ERROR_LINE.search(str(exc))
+        lineno = int(found.group(1)) if found else max(len(text.splitlines()), 1)
+    return lineno
+
+
+def _key_line(text: str, key: str) -> int | None:
+    """The line of a top-level `key = ...`, looking only above the first table."""
+    assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("["):
+            return None
+        if assignment.match(line):
+            return n
+    return None
 
 
 def _load_entry(entry: Any, origin: str, line: int) -> PolicyQuestion:
@@ -93,12 +126,29 @@ def _check_unique_and_conditions(
                 f"{origin}:{lines[i]}: question {q.partner}.{q.key} depends on "
                 f"{q.after.partner}.{q.after.key}, which the policy does not ask"
             )
+        if _depends_on_itself(q, questions):
+            raise PolicyError(
+                f"{origin}:{lines[i]}: question {q.partner}.{q.key} depends on itself "
+                "(directly or through its condition), so it could never be asked"
+            )
         missing = [c for c in q.shapes if c not in parents[0].shapes]
         if missing:
             raise PolicyError(
                 f"{origin}:{lines[i]}: question {q.partner}.{q.key} is asked in "
                 f"{', '.join(missing)} but depends on a question not asked there"
             )
+
+
+def _depends_on_itself(question: PolicyQuestion, questions: list[PolicyQuestion]) -> bool:
+    by_ident = {(p.partner, p.key, p.subject): p for p in questions}
+    current: PolicyQuestion | None = question
+    for _ in questions:
+        if current is None or current.after is None:
+            return False
+        current = by_ident.get((current.after.partner, current.after.key, current.subject))
+        if current is question:
+            return True
+    return False
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -1,0 +1,109 @@
+"""JSON Schemas of the wire messages, for partners that integrate in another language.
+
+Pure functions: `wire_schemas()` builds them, `render_schema()` turns one into the exact text of
+its checked-in file under `contracts/schemas/`. Writing the files is the CLI's job
+(`iaj contracts schemas`). The schemas describe what a partner must send and accept
+(pydantic's "validation" mode); rules that span fields are stated in each `description`, and
+`check_answer` stays the authority on whether an answer fits its question.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from contracts.messages import (
+    SCHEMA_VERSION,
+    AnswerItem,
+    OpenRoundCommand,
+    PartnerAnswer,
+    QuestionSet,
+    RefusalNotice,
+    RoundResult,
+)
+from contracts.wire import REQUIRED_ON_WIRE
+
+__all__ = ["DIALECT", "render_schema", "schema_filename", "wire_schemas"]
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_UTC_SUFFIX = r"([Zz]|[+-]00:?00)$"
+
+_NOTES: dict[type[BaseModel], str] = {
+    QuestionSet: (
+        "Topic iaj.questions.<partner>, key = round_id. Rules across fields: `subjects` holds "
+        "'jongere' and each subject_ref once; a groen set names no family member (role "
+        "'gezinslid'); an `adres` comes only with its `adres_reden`; every question's "
+        "subject_ref is one of `subjects`; question ids are unique; `detail_fields` are given "
+        "exactly when the shape is 'detail'."
+    ),
+    PartnerAnswer: (
+        "Topic iaj.answers.<partner>, key = round_id. Each item must have exactly the shape its "
+        "question was asked with (see AnswerItem); the municipality checks every item again "
+        "and sends a RefusalNotice for one that is richer than its label permits."
+    ),
+    RefusalNotice: (
+        "Topic iaj.refusals, key = round_id. Says why an answer item was not accepted: `reason` "
+        "is a RefusalReason code, `field` the offending field. Never carries answer content."
+    ),
+    RoundResult: (
+        "Topic iaj.results, key = round_id. One per round: every question that applied, "
+        "answered, expired or not applicable. An outcome has an `answer` exactly when its "
+        "status is 'answered'."
+    ),
+    OpenRoundCommand: (
+        "Topic iaj.commands, key = round_id. A `case_id` whose youth has no recorded date of "
+        "the information letter cannot open a round."
+    ),
+    AnswerItem: (
+        "The content an item may carry depends on its question's shape: ja_nee none; "
+        "ja_nee_met_wie `met_wie`; ja_nee_domeinen `domeinen`; ja_nee_toelichting "
+        "`toelichting` of at most the question's text_limit characters; detail `detail` with "
+        "only the question's detail_fields (ja_nee: boolean, aantal: integer >= 0, tekst: "
+        "non-empty string of at most text_limit characters). A 'nee' carries nothing but "
+        "question_id and antwoord. Empty content (null, '', [], {}) counts as absent."
+    ),
+}
+_TIMESTAMPS = "Timestamps are RFC 3339 in UTC ('Z' or '+00:00')."
+
+
+class _WireSchema(GenerateJsonSchema):
+    def datetime_schema(self, schema: core_schema.DatetimeSchema) -> JsonSchemaValue:
+        # Every timestamp on the wire is a UtcDatetime; say so where a validator can check it.
+        return {**super().datetime_schema(schema), "pattern": _UTC_SUFFIX}
+
+
+def wire_schemas() -> dict[str, dict[str, Any]]:
+    """Message name -> its JSON Schema (draft 2020-12), in a stable order."""
+    return {model.__name__: _schema(model) for model in _NOTES}
+
+
+def schema_filename(name: str) -> str:
+    return f"{name}.schema.json"
+
+
+def render_schema(schema: dict[str, Any]) -> str:
+    """The exact text of a checked-in schema file."""
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    generated = model.model_json_schema(mode="validation", schema_generator=_WireSchema)
+    properties: dict[str, Any] = generated["properties"]
+    required = set(generated.get("required", ()))
+    if "type" in properties:  # an envelope: see REQUIRED_ON_WIRE
+        required |= set(REQUIRED_ON_WIRE)
+    description = f"{(model.__doc__ or model.__name__).strip()}\n\n{_NOTES[model]}"
+    if _UTC_SUFFIX in json.dumps(generated):
+        description += f" {_TIMESTAMPS}"
+    return {
+        "$schema": DIALECT,
+        "$id": f"urn:iaj-broker:schema:{model.__name__}:v{SCHEMA_VERSION}",
+        **generated,
+        "title": model.__name__,
+        "description": description,
+        "required": [name for name in properties if name in required],
+    }
