@@ -95,7 +95,10 @@ def richer(draw: st.DrawFn, q: Question) -> Given:
     ways = ["extra_field", "content_on_nee", *(["other_field"] if not_allowed else [])]
     if q.shape is AnswerShape.DETAIL:
         ways.append("unknown_detail_field")
-    if q.shape in (AnswerShape.JA_NEE_TOELICHTING, AnswerShape.DETAIL) and q.text_limit:
+    has_text = q.shape is AnswerShape.JA_NEE_TOELICHTING or any(
+        f.kind is DetailFieldKind.TEKST for f in q.detail_fields
+    )
+    if has_text and q.text_limit:
         ways.append("text_too_long")
     if q.shape in (AnswerShape.JA_NEE_MET_WIE, AnswerShape.JA_NEE_DOMEINEN):
         ways.append("free_text_in_a_closed_list")
