@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from broker.cli_cases import app as case_app
+from broker.cli_db import app as db_app
+from broker.cli_focuslist import app as focuslist_app
+from broker.cli_rounds import app as round_app
+from broker.cli_serve import serve
+from broker.cli_status import status
 from broker.contracts_cli import app as contracts_app
 from broker.policy_cli import app as policy_app
 from partner_adapters.cli import app as adapter_app
@@ -24,3 +30,9 @@ app.add_typer(adapter_app, name="adapter", help="Run and operate a partner adapt
 app.add_typer(
     contracts_app, name="contracts", help="The shared contracts: JSON Schemas for partners."
 )
+app.add_typer(db_app, name="db", help="The municipal database: apply migrations.")
+app.add_typer(case_app, name="case", help="Youths on the netto focus list.")
+app.add_typer(focuslist_app, name="focuslist", help="Import the focus list (netto rows only).")
+app.add_typer(round_app, name="round", help="Open an enrichment round, show one.")
+app.command("status")(status)
+app.command("serve")(serve)

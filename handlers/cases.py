@@ -22,6 +22,7 @@ __all__ = [
     "FamilyMember",
     "NewCase",
     "age_on",
+    "find_same_person",
     "get_case",
     "record_informed",
     "register_case",
@@ -81,14 +82,22 @@ class NewCase(BaseModel):
         return self
 
     def check_age(self, today: dt.date) -> None:
+        if self.geboortedatum > today:
+            raise CaseRejected("geboortedatum", "the date of birth lies in the future")
         age = age_on(self.geboortedatum, today)
-        limit = AGE_LIMITS[self.track]
-        if age >= limit or age < 0:
-            bound = "up to 23" if self.track is Track.IAJ else "up to and including 27"
+        if age >= AGE_LIMITS[self.track]:
+            bound = "below 23" if self.track is Track.IAJ else "up to and including 27"
             raise CaseRejected(
                 "geboortedatum",
-                f"age {age} is outside the {self.track.value.upper()} track ({bound})",
+                f"age {age} is outside the {self.track.value.upper()} track, which takes "
+                f"youths aged {bound}",
             )
+
+    def check_dates(self, today: dt.date) -> None:
+        """Age within the track, and no letter dated in the future (it opens the round gate)."""
+        self.check_age(today)
+        if self.informed_on is not None and self.informed_on > today:
+            raise CaseRejected("informed_on", "the letter date lies in the future")
 
 
 def validate_new_case(data: dict[str, object], today: dt.date) -> NewCase:
@@ -99,13 +108,13 @@ def validate_new_case(data: dict[str, object], today: dt.date) -> NewCase:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "case"
         raise CaseRejected(field, str(err["msg"])) from None  # input may hold personal data
-    case.check_age(today)
+    case.check_dates(today)
     return case
 
 
 async def register_case(uow: UnitOfWork, case: NewCase, *, actor: str, today: dt.date) -> str:
     """Store a youth of the netto focus list. Returns the case id. Caller commits."""
-    case.check_age(today)
+    case.check_dates(today)
     case_id = str(uuid.uuid4())
     row = CaseRow(
         id=case_id,
@@ -127,6 +136,17 @@ async def register_case(uow: UnitOfWork, case: NewCase, *, actor: str, today: dt
     uow.session.add(row)
     log_processing(uow, actor, "case_registered", "netto focus list", case_id=case_id)
     return case_id
+
+
+async def find_same_person(uow: UnitOfWork, case: NewCase) -> str | None:
+    """The id of a case with this youth's name and date of birth, if one is registered."""
+    found: str | None = await uow.session.scalar(
+        select(CaseRow.id)
+        .where(CaseRow.naam == case.naam)
+        .where(CaseRow.geboortedatum == case.geboortedatum)
+        .limit(1)
+    )
+    return found
 
 
 async def get_case(uow: UnitOfWork, case_id: str) -> CaseRow:

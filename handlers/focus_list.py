@@ -12,10 +12,17 @@ import io
 from dataclasses import dataclass
 
 from broker.db.uow import UnitOfWork
-from handlers.cases import NewCase, register_case, validate_new_case
+from handlers.cases import NewCase, find_same_person, register_case, validate_new_case
 from handlers.errors import CaseRejected, FocusListMalformed
 
-__all__ = ["REQUIRED_COLUMNS", "RowOutcome", "import_focus_list", "parse_focus_list"]
+__all__ = [
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "RowOutcome",
+    "import_focus_list",
+    "parse_family_member",
+    "parse_focus_list",
+]
 
 REQUIRED_COLUMNS = ("lijst", "naam", "geboortedatum", "district", "traject", "criteria")
 OPTIONAL_COLUMNS = ("adres", "adres_reden", "gezinsleden", "brief_verstuurd")
@@ -38,8 +45,12 @@ class _Parsed:
 
 def parse_focus_list(text: str, today: dt.date) -> list[_Parsed]:
     """Check the whole file before anything is stored; raise FocusListMalformed if unreadable."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames
+    # strict: a stray quote is an error, not a field that silently swallows the rows after it.
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), strict=True)
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise FocusListMalformed(f"line 1: not a valid CSV header ({exc})") from None
     if not header:
         raise FocusListMalformed("the file is empty; expected a CSV header line")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -48,6 +59,11 @@ def parse_focus_list(text: str, today: dt.date) -> list[_Parsed]:
             f"missing column(s) {', '.join(missing)}; the header must hold "
             f"{', '.join(REQUIRED_COLUMNS)} (optional: {', '.join(OPTIONAL_COLUMNS)})"
         )
+    # Only now, with every required column present, is the first line surely a header and not
+    # a person's row, so naming its columns in an error cannot echo a name.
+    doubled = sorted({c for c in header if header.count(c) > 1})
+    if doubled:
+        raise FocusListMalformed(f"column(s) {', '.join(doubled)} appear twice in the header")
     unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
         raise FocusListMalformed(f"unknown column(s) {', '.join(unknown)}: refusing to guess")
@@ -89,24 +105,36 @@ def _parse_row(row: int, record: dict[str, str | None], today: dt.date) -> _Pars
 
 def _family(cell: str) -> list[dict[str, str]]:
     """`Naam:YYYY-MM-DD;Naam:YYYY-MM-DD` -> family members."""
-    members = []
-    for part in filter(None, (p.strip() for p in cell.split(";"))):
-        naam, sep, born = part.rpartition(":")
-        if not sep or not naam.strip():
-            raise CaseRejected("gezinsleden", "write each family member as Naam:YYYY-MM-DD")
-        members.append({"naam": naam.strip(), "geboortedatum": born.strip()})
-    return members
+    return [parse_family_member(p) for p in filter(None, (p.strip() for p in cell.split(";")))]
+
+
+def parse_family_member(text: str) -> dict[str, str]:
+    """`Naam:YYYY-MM-DD` -> the raw fields of a FamilyMember (validated with the case)."""
+    naam, sep, born = text.rpartition(":")
+    if not sep or not naam.strip():
+        raise CaseRejected("gezinsleden", "write each family member as Naam:YYYY-MM-DD")
+    return {"naam": naam.strip(), "geboortedatum": born.strip()}
 
 
 async def import_focus_list(
     uow: UnitOfWork, text: str, *, actor: str, today: dt.date
 ) -> list[RowOutcome]:
-    """Take in the valid netto rows in one transaction. Caller commits."""
+    """Take in the valid netto rows in one transaction. Caller commits.
+
+    A youth already on the list (same name and date of birth, also earlier in this file) is
+    not registered again: importing the same list twice must not double the cases.
+    """
     outcomes = []
     for item in parse_focus_list(text, today):
         if item.case is None:
             outcomes.append(RowOutcome(item.row, taken_in=False, reason=item.reason))
             continue
+        existing = await find_same_person(uow, item.case)
+        if existing is not None:
+            reason = f"already on the netto focus list as case {existing}"
+            outcomes.append(RowOutcome(item.row, taken_in=False, reason=reason, case_id=existing))
+            continue
         case_id = await register_case(uow, item.case, actor=actor, today=today)
+        await uow.session.flush()  # so a repeat further down the file finds this case
         outcomes.append(RowOutcome(item.row, taken_in=True, case_id=case_id))
     return outcomes
