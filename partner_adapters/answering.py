@@ -30,26 +30,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
 from contracts import (
-    AnswerItem,
     MalformedMessage,
-    Partner,
     Policy,
-    PolicyRef,
     Question,
     QuestionSet,
     decode,
 )
 from contracts.messages import PartnerAnswer, utc_now
-from partner_adapters.identity import answer_message_id
 from partner_adapters.lookup import Lookup, LookupRequest, LookupSubject
 from partner_adapters.lookup_runner import LookupRetry, run_lookup
 from partner_adapters.policy_guard import scope_questions, shipped_policy
+from partner_adapters.replies import AnswerEnvelope, build_answer
 from partner_adapters.screening import screen_answers
 from partner_adapters.state import (
     AdapterStore,
@@ -63,12 +59,10 @@ from partner_adapters.state import (
 )
 
 __all__ = [
-    "AnswerEnvelope",
     "AnsweringOutcome",
     "AnsweringStatus",
     "RejectionReason",
     "answer_question_set",
-    "build_answer",
     "receive",
     "retry_pending",
 ]
@@ -183,43 +177,6 @@ async def retry_pending(
         else:  # someone answered one of these by hand meanwhile; the next retry sees it
             outcomes.append(AnsweringOutcome(AnsweringStatus.DUPLICATE, qs.message_id))
     return outcomes
-
-
-def build_answer(
-    envelope: AnswerEnvelope, accepted: Mapping[UUID, AnswerItem], at: dt.datetime
-) -> PartnerAnswer | None:
-    """One PartnerAnswer with the accepted answers, in the order given; None if there are none.
-
-    It replies to the question set (`in_reply_to`), keeps its round, correlation id and policy,
-    and its message id is deterministic (see `partner_adapters.identity`).
-    """
-    if not accepted:
-        return None
-    return PartnerAnswer(
-        message_id=answer_message_id(envelope.question_set_id, envelope.partner, accepted),
-        round_id=envelope.round_id,
-        correlation_id=envelope.correlation_id,
-        policy=envelope.policy,
-        created_at=at,
-        partner=envelope.partner,
-        in_reply_to=envelope.question_set_id,
-        answers=tuple(accepted.values()),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerEnvelope:
-    """What an answer message copies from the question set it replies to."""
-
-    question_set_id: UUID
-    round_id: UUID
-    correlation_id: UUID
-    policy: PolicyRef
-    partner: Partner
-
-    @classmethod
-    def of(cls, qs: QuestionSet) -> AnswerEnvelope:
-        return cls(qs.message_id, qs.round_id, qs.correlation_id, qs.policy, qs.partner)
 
 
 async def _decide(

@@ -14,9 +14,9 @@ from typing import Any
 
 from contracts import PartnerAnswer, Policy, RefusalReason
 from contracts.messages import utc_now
-from partner_adapters.answering import AnswerEnvelope, build_answer
 from partner_adapters.errors import AdapterError, AmbiguousQuestion, QuestionNotOpen
 from partner_adapters.policy_guard import PolicyReason, scope_question, shipped_policy
+from partner_adapters.replies import AnswerEnvelope, build_answer
 from partner_adapters.screening import screen_answers
 from partner_adapters.state import (
     AdapterStore,
