@@ -304,10 +304,12 @@ async def _insert_refusals(
 
 async def _purge_personal_data(db: aiosqlite.Connection, now: dt.datetime) -> None:
     # Names and birth dates are kept only as long as someone may still need them to answer.
+    # Driven from `subjects`, which only ever holds the few sets still open: cheap every time.
     await db.execute(
-        "DELETE FROM subjects WHERE question_set_id IN ("
-        "  SELECT s.message_id FROM question_sets s WHERE s.deadline <= ? OR NOT EXISTS ("
+        "DELETE FROM subjects WHERE EXISTS ("
+        "  SELECT 1 FROM question_sets s WHERE s.message_id = subjects.question_set_id"
+        "  AND (s.deadline <= ? OR NOT EXISTS ("
         "    SELECT 1 FROM questions q WHERE q.question_set_id = s.message_id"
-        "    AND q.status = 'open'))",
+        "    AND q.status = 'open')))",
         (ts(now),),
     )
