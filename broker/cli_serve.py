@@ -8,8 +8,15 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from aiokafka.errors import KafkaError
 
-from broker.cli_common import DatabaseUrlOpt, load_settings, reported_errors
+from broker.cli_common import (
+    EXIT_UNAVAILABLE,
+    DatabaseUrlOpt,
+    fail,
+    load_settings,
+    reported_errors,
+)
 from broker.service import build_app
 
 __all__ = ["LogLevel", "serve"]
@@ -40,6 +47,12 @@ def serve(
     logging.basicConfig(
         level=log_level.number, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # aiosqlite logs every statement with its parameters at DEBUG: names would end up in the log.
+    logging.getLogger("aiosqlite").setLevel(max(log_level.number, logging.INFO))
     with reported_errors():
         app = build_app(settings)
-        asyncio.run(app.run(log_level=log_level.number))
+        try:
+            asyncio.run(app.run())  # its own start/stop messages at INFO
+        except KafkaError as exc:
+            # Start-up could not reach Kafka: say so plainly; the supervisor restarts us.
+            fail(f"Kafka at {settings.kafka_bootstrap} cannot be used: {exc}", EXIT_UNAVAILABLE)
