@@ -162,13 +162,20 @@ def _position(raw: object) -> KafkaPosition | None:
 
 def _log_outcome(outcome: AnsweringOutcome) -> None:
     # Ids, counts and reasons only: never names or answer content.
+    rejection = outcome.rejection
+    if rejection is not None:
+        where = rejection.position
+        at = "" if where is None else f" at {where.topic}[{where.partition}]@{where.offset}"
+        _log.warning(
+            "message %s%s rejected: %s", rejection.message_id or "(no id)", at, rejection.reason
+        )
+        return
     _log.info(
-        "question set %s: %s (%d answered, %d refused at source, %d open%s%s)",
+        "question set %s: %s (%d answered, %d refused at source, %d open%s)",
         outcome.question_set_id,
         outcome.status.value,
         0 if outcome.message is None else len(outcome.message.answers),
         len(outcome.refusals),
         len(outcome.open_questions),
         "" if outcome.lookup_failure is None else f", lookup failed: {outcome.lookup_failure.kind}",
-        "" if outcome.rejection is None else f", rejected: {outcome.rejection.reason}",
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -199,3 +201,31 @@ async def _until(condition: Callable[[], bool], within: float = 30.0) -> None:
             await asyncio.sleep(0.05)
 
     await asyncio.wait_for(wait(), within)
+
+
+async def test_a_local_failure_reads_the_question_set_again_instead_of_skipping_it(
+    kafka_bootstrap: str, make_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qs = question_set(PARTNER, Colour.ORANJE)
+    async with (
+        answer_reader(kafka_bootstrap, PARTNER) as reader,
+        running_adapter(make_settings()) as runtime,
+    ):
+        store = runtime.store
+        assert store is not None
+        record = store.record_question_set
+        attempts = 0
+
+        async def disk_fails_once(*args: Any, **kwargs: Any) -> bool:
+            nonlocal attempts
+            attempts += 1
+            if attempts == 1:
+                raise sqlite3.OperationalError("disk I/O error")
+            return await record(*args, **kwargs)
+
+        monkeypatch.setattr(store, "record_question_set", disk_fails_once)
+        await publish(kafka_bootstrap, PARTNER, qs)
+        [answer] = await reader.answers_to(qs.message_id)
+
+    assert attempts == 2
+    assert answer.in_reply_to == qs.message_id
