@@ -46,8 +46,9 @@ _NOTES: dict[type[BaseModel], str] = {
         "and sends a RefusalNotice for one that is richer than its label permits."
     ),
     RefusalNotice: (
-        "Topic iaj.refusals, key = round_id. Says why an answer item was not accepted: `reason` "
-        "is a RefusalReason code, `field` the offending field. Never carries answer content."
+        "Topic iaj.refusals.<partner>, key = round_id. Says why an answer item was not "
+        "accepted: `reason` is a RefusalReason code, `field` the offending field. Never carries "
+        "answer content."
     ),
     RoundResult: (
         "Topic iaj.results, key = round_id. One per round: every question that applied, "

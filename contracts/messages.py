@@ -15,7 +15,8 @@ from uuid import UUID, uuid4
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.enums import AnswerShape, Colour, LifeDomain, Partner, SubjectRole, YesNo
-from contracts.policy.model import DetailField, PolicyRef
+from contracts.errors import RefusalReason
+from contracts.policy.model import DetailField, DetailFieldKind, PolicyRef
 
 __all__ = [
     "AnswerItem",
@@ -105,6 +106,11 @@ class Question(_Wire):
     def _detail_fields_only_for_detail(self) -> Question:
         if (self.shape is AnswerShape.DETAIL) != bool(self.detail_fields):
             raise ValueError("`detail_fields` are given exactly when the shape is 'detail'")
+        carries_text = self.shape is AnswerShape.JA_NEE_TOELICHTING or any(
+            f.kind is DetailFieldKind.TEKST for f in self.detail_fields
+        )
+        if carries_text and self.text_limit is None:
+            raise ValueError("a question whose answer may carry text must state its `text_limit`")
         return self
 
 
@@ -165,7 +171,7 @@ class RefusalNotice(_Envelope):
     partner: Partner
     in_reply_to: UUID = Field(description="message_id of the refused answer message")
     question_id: UUID | None
-    reason: str = Field(description="a RefusalReason code")
+    reason: RefusalReason
     field: str | None
     colour: Colour | None
     explanation: str

@@ -9,22 +9,22 @@ from contracts.enums import Partner
 __all__ = [
     "COMMANDS",
     "DEADLETTER",
-    "REFUSALS",
     "RESULTS",
     "all_topics",
     "answer_topic",
     "message_key",
     "partner_of_answer_topic",
     "question_topic",
+    "refusal_topic",
 ]
 
 RESULTS = "iaj.results"  # one aggregated, label-scoped result per round (municipal backend)
-REFUSALS = "iaj.refusals"  # why a partner's answer was not accepted
 COMMANDS = "iaj.commands"  # open-round commands
 DEADLETTER = "iaj.deadletter"  # messages that could not be read, with the reason in headers
 
 _QUESTIONS_PREFIX = "iaj.questions."
 _ANSWERS_PREFIX = "iaj.answers."
+_REFUSALS_PREFIX = "iaj.refusals."
 
 
 def question_topic(partner: Partner) -> str:
@@ -35,6 +35,15 @@ def question_topic(partner: Partner) -> str:
 def answer_topic(partner: Partner) -> str:
     """Partner -> municipality: answers. Only `partner` may write it."""
     return f"{_ANSWERS_PREFIX}{partner.value}"
+
+
+def refusal_topic(partner: Partner) -> str:
+    """Municipality -> partner: why its answers were not accepted. Only `partner` may read it.
+
+    One topic per partner, like the questions: a refusal notice tells which round a partner
+    was asked about, which is no business of the other partners.
+    """
+    return f"{_REFUSALS_PREFIX}{partner.value}"
 
 
 def partner_of_answer_topic(topic: str) -> Partner | None:
@@ -52,5 +61,7 @@ def message_key(round_id: UUID) -> bytes:
 
 
 def all_topics() -> list[str]:
-    per_partner = [t for p in Partner for t in (question_topic(p), answer_topic(p))]
-    return [*per_partner, RESULTS, REFUSALS, COMMANDS, DEADLETTER]
+    per_partner = [
+        t for p in Partner for t in (question_topic(p), answer_topic(p), refusal_topic(p))
+    ]
+    return [*per_partner, RESULTS, COMMANDS, DEADLETTER]

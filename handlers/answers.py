@@ -20,7 +20,7 @@ from contracts.answers import check_answer
 from contracts.enums import Colour, Partner
 from contracts.errors import AnswerRefused, MalformedMessage, RefusalReason
 from contracts.messages import AnswerItem, RefusalNotice
-from contracts.topics import REFUSALS, message_key, partner_of_answer_topic
+from contracts.topics import message_key, partner_of_answer_topic, refusal_topic
 from contracts.wire import AnswerEnvelope, decode_answer_envelope
 from handlers.cases import get_case
 from handlers.completion import complete_if_done
@@ -87,8 +87,10 @@ async def _process(
     report: AnswerReport,
     now: dt.datetime,
 ) -> None:
-    refuse = _Refuser(uow, envelope, report, now)
-    if topic_partner is None or envelope.partner is not topic_partner:
+    if topic_partner is None:
+        raise ValueError(f"{envelope.message_id} was not consumed from a partner's answer topic")
+    refuse = _Refuser(uow, envelope, topic_partner, report, now)
+    if envelope.partner is not topic_partner:
         refuse.all(RefusalReason.WRONG_PARTNER, "partner")
         return
     round_row = await uow.session.get(RoundRow, str(envelope.round_id))
@@ -209,9 +211,16 @@ class _Refuser:
     """Records refusals (who, which question, why — never content) and notifies the partner."""
 
     def __init__(
-        self, uow: UnitOfWork, env: AnswerEnvelope, report: AnswerReport, now: dt.datetime
+        self,
+        uow: UnitOfWork,
+        env: AnswerEnvelope,
+        sender: Partner,
+        report: AnswerReport,
+        now: dt.datetime,
     ) -> None:
-        self.uow, self.env, self.report, self.now = uow, env, report, now
+        # The sender is the partner whose answer topic the message came on: only it can write
+        # there, whatever the message claims.
+        self.uow, self.env, self.sender, self.report, self.now = uow, env, sender, report, now
         self.colour: Colour | None = None
 
     def all(self, reason: RefusalReason, field: str) -> None:
@@ -223,7 +232,7 @@ class _Refuser:
         self.uow.session.add(
             RefusalRow(
                 round_id=str(self.env.round_id),
-                partner=self.env.partner.value,
+                partner=self.sender.value,
                 message_id=str(self.env.message_id),
                 question_id=question_id,
                 reason=reason.value,
@@ -237,19 +246,19 @@ class _Refuser:
             correlation_id=self.env.correlation_id,
             policy=self.env.policy,
             created_at=self.now,
-            partner=self.env.partner,
+            partner=self.sender,
             in_reply_to=self.env.message_id,
             question_id=uuid.UUID(question_id) if question_id else None,
-            reason=reason.value,
+            reason=reason,
             field=field,
             colour=self.colour,
             explanation=reason.explanation,
         )
         enqueue(
             self.uow.session,
-            REFUSALS,
+            refusal_topic(self.sender),
             notice,
             message_id=str(notice.message_id),
             key=message_key(self.env.round_id),
-            headers={"partner": self.env.partner.value},
+            headers={"partner": self.sender.value},
         )

@@ -9,7 +9,7 @@ import pytest
 from broker.service import MunicipalService
 from contracts.enums import Colour, Partner
 from contracts.messages import QuestionSet, RefusalNotice
-from contracts.topics import DEADLETTER, REFUSALS, answer_topic
+from contracts.topics import DEADLETTER, answer_topic, refusal_topic
 from contracts.wire import decode
 from handlers.rounds import OpenRound
 from tests.integration.broker.conftest import add_case
@@ -39,7 +39,7 @@ async def test_a_richer_answer_is_refused_and_nothing_of_it_is_stored(
             swt,
             [{"question_id": str(question.question_id), "antwoord": "ja", "toelichting": SECRET}],
         )
-        (record,) = await read_topic(clean_kafka, REFUSALS, 1)
+        (record,) = await read_topic(clean_kafka, refusal_topic(Partner.SWT), 1)
         notice = decode(record.value)
         assert isinstance(notice, RefusalNotice)
         assert (notice.partner, notice.in_reply_to) == (Partner.SWT, refused_id)
@@ -70,16 +70,17 @@ async def test_an_answer_on_another_partners_topic_is_refused(
         # On SWT's topic, a message that says it comes from Leerplicht.
         message = swt.model_copy(update={"partner": Partner.LEERPLICHT})
         await partners.send_items(message, [item], via=Partner.SWT)
-        (record,) = await read_topic(clean_kafka, REFUSALS, 1)
+        (record,) = await read_topic(clean_kafka, refusal_topic(Partner.SWT), 1)
     notice = decode(record.value)
     assert isinstance(notice, RefusalNotice)
     assert notice.reason == "wrong_partner"
+    assert notice.partner is Partner.SWT, "told to the partner whose topic it came on"
     assert await count(service.sessions, "answers") == 0
 
     async with FakePartners(clean_kafka) as partners:
         # On its own topic, Leerplicht cannot answer a question asked of SWT either.
         await partners.send_items(message, [item])
-        records = await read_topic(clean_kafka, REFUSALS, 2)
+        records = await read_topic(clean_kafka, refusal_topic(Partner.LEERPLICHT), 1)
     last = decode(records[-1].value)
     assert isinstance(last, RefusalNotice)
     assert last.reason == "unknown_question"

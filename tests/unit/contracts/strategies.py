@@ -114,14 +114,20 @@ def questions(
     draw: st.DrawFn, subject_refs: tuple[str, ...] = ("jongere",), shape: AnswerShape | None = None
 ) -> Question:
     shape = shape or draw(st.sampled_from(AnswerShape))
+    fields = draw(detail_field_sets) if shape is AnswerShape.DETAIL else ()
+    # A question whose answer may carry text must state its limit; others may or may not.
+    carries_text = shape is AnswerShape.JA_NEE_TOELICHTING or any(
+        f.kind is DetailFieldKind.TEKST for f in fields
+    )
+    limits = st.integers(min_value=1, max_value=2000)
     return Question(
         question_id=draw(st.uuids()),
         key=draw(keys),
         subject_ref=draw(st.sampled_from(subject_refs)),
         text=draw(st.text(min_size=1, max_size=500)),
         shape=shape,
-        detail_fields=draw(detail_field_sets) if shape is AnswerShape.DETAIL else (),
-        text_limit=draw(st.none() | st.integers(min_value=1, max_value=2000)),
+        detail_fields=fields,
+        text_limit=draw(limits if carries_text else st.none() | limits),
     )
 
 
@@ -232,7 +238,7 @@ def refusal_notices() -> st.SearchStrategy[RefusalNotice]:
         partner=st.sampled_from(Partner),
         in_reply_to=st.uuids(),
         question_id=st.none() | st.uuids(),
-        reason=st.sampled_from(RefusalReason).map(str),
+        reason=st.sampled_from(RefusalReason),
         field=st.none() | st.text(),
         colour=st.none() | st.sampled_from(Colour),
         explanation=st.text(),

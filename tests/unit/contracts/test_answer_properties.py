@@ -270,7 +270,7 @@ def test_covers_means_every_narrower_answer_fits_the_wider_shape(
         text=narrow_q.text,
         shape=wide,
         detail_fields=(narrow_q.detail_fields or _FIELDS) if wide is AnswerShape.DETAIL else (),
-        text_limit=narrow_q.text_limit,
+        text_limit=narrow_q.text_limit or 280,
     )
     answer = data.draw(permitted_answers(narrow_q))
     if wide.covers(narrow):

@@ -1,0 +1,134 @@
+"""Deadlines complete rounds; the outbox relay survives crashes and a broker outage."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+import broker.relay
+from broker.db.migrate import upgrade
+from broker.db.uow import UnitOfWork
+from broker.embedded_kafka import EmbeddedKafka, free_port
+from broker.kafka_admin import create_topics
+from broker.relay import OutboxRelay
+from broker.service import MunicipalService
+from broker.settings import ServiceSettings
+from contracts.enums import Colour, Partner
+from contracts.messages import Completion, OutcomeStatus, QuestionSet
+from contracts.topics import all_topics, question_topic
+from contracts.wire import decode
+from handlers.rounds import OpenRound, open_round
+from tests.integration.broker.conftest import add_case
+from tests.integration.broker.dbcheck import count
+from tests.integration.broker.partners import FakePartners, read_topic
+
+pytestmark = pytest.mark.integration
+
+GROEN_FIRST_WAVE = {Partner.VERWIJSINDEX, Partner.LEERPLICHT, Partner.SWT}
+
+
+async def test_the_deadline_completes_a_round_and_a_late_answer_changes_nothing(
+    settings: ServiceSettings, clean_kafka: str
+) -> None:
+    short = settings.model_copy(update={"round_deadline": dt.timedelta(seconds=3)})
+    async with MunicipalService(short) as service, FakePartners(clean_kafka) as partners:
+        case_id = await add_case(service)
+        await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor="test"))
+        sets = await partners.question_sets(
+            lambda got: {q.partner for q in got} >= GROEN_FIRST_WAVE
+        )
+        by_partner = {qs.partner: qs for qs in sets}
+        await partners.answer(by_partner[Partner.LEERPLICHT])  # the others stay silent
+
+        (result,) = await partners.results(within=15)
+        assert result.completion is Completion.DEADLINE
+        statuses = {p.partner: [o.status for o in p.questions] for p in result.partners}
+        assert statuses == {
+            Partner.VERWIJSINDEX: [OutcomeStatus.EXPIRED],
+            Partner.LEERPLICHT: [OutcomeStatus.ANSWERED],
+            Partner.CJG: [OutcomeStatus.NOT_APPLICABLE],  # its condition never resolved
+            Partner.SWT: [OutcomeStatus.EXPIRED],
+        }
+
+        await partners.answer(by_partner[Partner.SWT])  # too late
+        assert await partners.no_more_results(wait=2) == [], "the result is never re-published"
+    assert await count(service.sessions, "late_answers") == 1
+    assert await count(service.sessions, "answers") == 1
+
+
+async def test_a_relay_killed_before_marking_sent_publishes_again_with_the_same_id(
+    settings: ServiceSettings, clean_kafka: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = MunicipalService(settings)  # not started: only its database is used
+    await upgrade(service.engine)
+    case_id = await add_case(service)
+    async with UnitOfWork(service.sessions) as uow:
+        await open_round(
+            uow,
+            service.policy,
+            OpenRound(case_id=case_id, colour=Colour.GROEN, actor="test"),
+            now=dt.datetime.now(dt.UTC),
+            deadline=dt.timedelta(days=1),
+        )
+        await uow.commit()
+    producer = AIOKafkaProducer(bootstrap_servers=clean_kafka)
+    await producer.start()
+    try:
+        relay = OutboxRelay(service.sessions, producer, batch_size=100, interval_seconds=0.1)
+
+        def crash() -> dt.datetime:
+            raise SystemError("relay killed between publish and marking sent")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(broker.relay, "utc_now", crash)
+            with pytest.raises(SystemError):
+                await relay.publish_pending()
+        assert await relay.publish_pending() == len(GROEN_FIRST_WAVE)  # again, after restart
+        assert await relay.publish_pending() == 0
+    finally:
+        await producer.stop()
+        await service.engine.dispose()
+
+    records = await read_topic(clean_kafka, question_topic(Partner.SWT), 2)
+    first, second = (decode(r.value) for r in records)
+    assert isinstance(first, QuestionSet)
+    assert first == second, "the re-publish is the same message, recognisable by message_id"
+    assert dict(records[0].headers) == dict(records[1].headers)
+
+
+async def test_the_relay_retries_while_the_broker_is_down_and_loses_nothing(
+    database_url: str, unique_suffix: str
+) -> None:
+    port = free_port()
+    kafka = EmbeddedKafka(port=port)
+    await kafka.start()
+    settings = ServiceSettings(
+        kafka_bootstrap=kafka.bootstrap,
+        database_url=database_url,
+        consumer_group=f"iaj-municipal-{unique_suffix}",
+        relay_interval_seconds=0.05,
+        consumer_session_timeout_ms=1000,
+        consumer_heartbeat_interval_ms=250,
+    )
+    service = MunicipalService(settings)
+    await service.start()
+    try:
+        case_id = await add_case(service)
+        await kafka.stop()  # the broker goes away (and, being in memory, forgets everything)
+        await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor="test"))
+        await asyncio.sleep(3)
+        assert await count(service.sessions, "outbox") == len(GROEN_FIRST_WAVE)
+
+        await kafka.start()
+        await create_topics(kafka.bootstrap, all_topics())
+        async with FakePartners(kafka.bootstrap) as partners:
+            sets = await partners.question_sets(
+                lambda got: {q.partner for q in got} >= GROEN_FIRST_WAVE, within=60
+            )
+        assert {qs.partner for qs in sets} == GROEN_FIRST_WAVE
+    finally:
+        await service.stop()
+        await kafka.stop()
