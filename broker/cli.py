@@ -36,3 +36,6 @@ app.add_typer(focuslist_app, name="focuslist", help="Import the focus list (nett
 app.add_typer(round_app, name="round", help="Open an enrichment round, show one.")
 app.command("status")(status)
 app.command("serve")(serve)
+
+if __name__ == "__main__":
+    app()

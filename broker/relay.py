@@ -11,7 +11,6 @@ import asyncio
 import logging
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import (
@@ -91,8 +90,10 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set; then one last pass so nothing decided is left waiting."""
+        # Any failure of a pass (broker away, database busy) is retried with backoff: the rows
+        # stay unsent until a pass succeeds, so nothing is lost, and the relay never dies.
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type((KafkaError, OSError)),
+            retry=retry_if_exception_type(Exception),
             wait=wait_exponential(multiplier=0.2, max=30),
             before_sleep=before_sleep_log(log, logging.WARNING),
             reraise=True,
