@@ -75,7 +75,15 @@ def open_(
     asked_now = [p.value for p in view.partners_with(QuestionStatus.OPEN)]
     asked_later = [p.value for p in view.partners_with(QuestionStatus.WAITING)]
     if as_json:
-        print_json({"round_id": view.round_id, "asked": asked_now, "waiting": asked_later})
+        print_json(
+            {
+                "round_id": view.round_id,
+                "colour": view.colour,
+                "deadline": view.deadline,
+                "asked": asked_now,
+                "waiting": asked_later,
+            }
+        )
         return
     out.print(
         Text.assemble(
