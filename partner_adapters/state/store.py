@@ -8,6 +8,7 @@ processes race; the read-only `knows_question_set` only saves a needless lookup.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -45,8 +46,12 @@ class AdapterStore:
 
     @classmethod
     async def open(cls, path: Path, partner: Partner) -> AdapterStore:
-        """Open (creating if needed) the state file; refuse one that belongs to another partner."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating if needed) the state file; refuse one that belongs to another partner.
+
+        A new file is readable by its owner only: it holds names and dates of birth while
+        questions are open. SQLite gives its -wal and -shm files the same permissions.
+        """
+        await asyncio.to_thread(_prepare_file, path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is explicit.
         db = await aiosqlite.connect(path, isolation_level=None, timeout=30.0)
         try:
@@ -214,6 +219,14 @@ class AdapterStore:
 
 class _NoLongerOpen(Exception):
     pass
+
+
+def _prepare_file(path: Path) -> None:
+    if str(path) == ":memory:":
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.touch(mode=0o600)
 
 
 async def _claim(db: aiosqlite.Connection, partner: Partner, path: Path) -> None:
