@@ -143,14 +143,14 @@ async def answer_question_set(
         detail = f"addressed to {qs.partner.value}; this adapter answers for {store.partner.value}"
         rejection = Rejection(RejectionReason.WRONG_PARTNER.value, detail, qs.message_id, position)
         return await _reject(store, rejection, at)
+    if await store.knows_question_set(qs.message_id):  # saves a lookup; the constraint decides
+        return AnsweringOutcome(AnsweringStatus.DUPLICATE, qs.message_id)
     if qs.deadline <= at:
         detail = f"deadline {qs.deadline.isoformat()} passed before it was read"
         rejection = Rejection(
             RejectionReason.DEADLINE_PASSED.value, detail, qs.message_id, position
         )
         return await _reject(store, rejection, at)
-    if await store.knows_question_set(qs.message_id):  # saves a lookup; the constraint decides
-        return AnsweringOutcome(AnsweringStatus.DUPLICATE, qs.message_id)
     answering = await _decide(qs, lookup, policy or shipped_policy(), retry or LookupRetry(), at)
     if not await store.record_question_set(qs, answering, at):
         return AnsweringOutcome(AnsweringStatus.DUPLICATE, qs.message_id)

@@ -290,3 +290,16 @@ async def test_the_lookup_is_told_only_about_the_people_asked_about(
 
 async def _ignore(entry: OutboxEntry) -> None:
     return None
+
+
+async def test_a_set_answered_in_time_and_redelivered_late_is_a_duplicate(
+    open_store: OpenStore,
+) -> None:
+    qs = question_set(Partner.RIEC, Colour.ROOD)
+    after_deadline = qs.deadline + dt.timedelta(seconds=1)
+    async with open_store(Partner.RIEC) as store:
+        await answer_question_set(qs, ReferenceLookup(), store, retry=FAST_RETRY)
+        late = await answer_question_set(qs, ReferenceLookup(), store, now=after_deadline)
+        status = await store.status(after_deadline)
+    assert late.status is AnsweringStatus.DUPLICATE
+    assert status.rejected == 0
