@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from enum import StrEnum
 from typing import Annotated
@@ -17,7 +16,7 @@ from broker.cli_common import (
     load_settings,
     reported_errors,
 )
-from broker.service import build_app
+from broker.service import run_service
 
 __all__ = ["LogLevel", "serve"]
 
@@ -50,9 +49,13 @@ def serve(
     # aiosqlite logs every statement with its parameters at DEBUG: names would end up in the log.
     logging.getLogger("aiosqlite").setLevel(max(log_level.number, logging.INFO))
     with reported_errors():
-        app = build_app(settings)
         try:
-            asyncio.run(app.run())  # its own start/stop messages at INFO
+            healthy = run_service(settings)  # its own start/stop messages at INFO
         except KafkaError as exc:
             # Start-up could not reach Kafka: say so plainly; the supervisor restarts us.
             fail(f"Kafka at {settings.kafka_bootstrap} cannot be used: {exc}", EXIT_UNAVAILABLE)
+        if not healthy:
+            fail(
+                "halted: the database stayed unreachable; unprocessed messages wait in Kafka",
+                EXIT_UNAVAILABLE,
+            )

@@ -37,7 +37,7 @@ from handlers.completion import expire_overdue
 from handlers.dead_letters import Delivery, dead_letter_failure
 from handlers.rounds import OpenRound, open_round
 
-__all__ = ["MunicipalService", "ServiceHalted", "build_app"]
+__all__ = ["MunicipalService", "ServiceHalted", "build_app", "run_service"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -263,7 +263,15 @@ def _delivery(msg: KafkaMessage) -> Delivery:
     )
 
 
-def build_app(settings: ServiceSettings) -> FastStream:
+def run_service(settings: ServiceSettings) -> bool:
+    """Run until SIGINT/SIGTERM. Returns False when the service halted because the database
+    stayed unreachable, so `iaj serve` can exit non-zero and its supervisor restart it."""
+    app, service = build_app(settings)
+    asyncio.run(app.run())
+    return not service.halted
+
+
+def build_app(settings: ServiceSettings) -> tuple[FastStream, MunicipalService]:
     """The FastStream application behind `iaj serve` (handles SIGINT/SIGTERM gracefully)."""
     service = MunicipalService(settings)
     app = FastStream(service.broker, logger=log)
@@ -283,7 +291,7 @@ def build_app(settings: ServiceSettings) -> FastStream:
 
     app.on_startup(startup)
     app.after_shutdown(shutdown)
-    return app
+    return app, service
 
 
 async def _noop() -> None:

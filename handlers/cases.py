@@ -7,9 +7,9 @@ import uuid
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from broker.db.tables import CaseRow, FamilyMemberRow
+from broker.db.tables import CaseRow, FamilyMemberRow, RoundRow
 from broker.db.uow import UnitOfWork
 from contracts.enums import District, Track
 from contracts.messages import utc_now
@@ -22,6 +22,7 @@ __all__ = [
     "FamilyMember",
     "NewCase",
     "age_on",
+    "check_age",
     "find_same_person",
     "get_case",
     "record_informed",
@@ -46,6 +47,20 @@ class Criterion(StrEnum):
 
 def age_on(born: dt.date, day: dt.date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def check_age(born: dt.date, track: Track, today: dt.date) -> None:
+    """Raise CaseRejected unless a youth born on `born` is within `track`'s age on `today`."""
+    if born > today:
+        raise CaseRejected("geboortedatum", "the date of birth lies in the future")
+    age = age_on(born, today)
+    if age >= AGE_LIMITS[track]:
+        bound = "below 23" if track is Track.IAJ else "up to and including 27"
+        raise CaseRejected(
+            "geboortedatum",
+            f"age {age} is outside the {track.value.upper()} track, which takes youths aged "
+            f"{bound}",
+        )
 
 
 class FamilyMember(BaseModel):
@@ -82,16 +97,7 @@ class NewCase(BaseModel):
         return self
 
     def check_age(self, today: dt.date) -> None:
-        if self.geboortedatum > today:
-            raise CaseRejected("geboortedatum", "the date of birth lies in the future")
-        age = age_on(self.geboortedatum, today)
-        if age >= AGE_LIMITS[self.track]:
-            bound = "below 23" if self.track is Track.IAJ else "up to and including 27"
-            raise CaseRejected(
-                "geboortedatum",
-                f"age {age} is outside the {self.track.value.upper()} track, which takes "
-                f"youths aged {bound}",
-            )
+        check_age(self.geboortedatum, self.track, today)
 
     def check_dates(self, today: dt.date) -> None:
         """Age within the track, and no letter dated in the future (it opens the round gate)."""
@@ -163,5 +169,16 @@ async def record_informed(
     row = await get_case(uow, case_id)
     if on > today:
         raise CaseRejected("informed_on", "the letter date lies in the future")
+    if on < row.geboortedatum:
+        raise CaseRejected("informed_on", "the letter date lies before the date of birth")
+    first_round = await uow.session.scalar(
+        select(func.min(RoundRow.opened_at)).where(RoundRow.case_id == case_id)
+    )
+    if first_round is not None and on > first_round.date():
+        raise CaseRejected(
+            "informed_on",
+            f"a round was already opened on {first_round.date()}: the letter that allowed it "
+            "cannot be dated later",
+        )
     row.informed_on = on
     log_processing(uow, actor, "informed_recorded", "informing letter sent", case_id=case_id)

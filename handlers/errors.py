@@ -6,6 +6,7 @@ __all__ = [
     "CaseRejected",
     "FocusListMalformed",
     "NotInformed",
+    "RoundAlreadyOpen",
     "ServiceError",
     "UnknownCase",
     "UnknownRound",
@@ -31,6 +32,10 @@ class FocusListMalformed(ServiceError):
 
 class NotInformed(ServiceError):
     """A round was asked for a youth whose informing letter is not recorded."""
+
+
+class RoundAlreadyOpen(ServiceError):
+    """A case has one enrichment round at a time."""
 
 
 class UnknownCase(ServiceError):

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from broker.db.tables import CaseRow, QuestionRow, RoundRow
 from broker.db.uow import UnitOfWork
-from contracts.enums import Colour, Partner, SubjectRole
+from contracts.enums import Colour, Partner, SubjectRole, Track
 from contracts.policy import Policy
 from contracts.topics import message_key, question_topic
-from handlers.cases import get_case
-from handlers.errors import NotInformed
+from handlers.cases import check_age, get_case
+from handlers.errors import NotInformed, RoundAlreadyOpen
 from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
 from handlers.questions import question_set_for
@@ -55,6 +55,18 @@ async def open_round(
         raise NotInformed(
             "the youth has not been informed by letter yet, so no information may be shared: "
             f"record the letter date first (`iaj case inform {case.id} --date YYYY-MM-DD`)"
+        )
+    # The youth may have outgrown the track since registration: then no more rounds.
+    check_age(case.geboortedatum, Track(case.track), now.date())
+    already_open = await uow.session.scalar(
+        select(RoundRow.id)
+        .where(RoundRow.case_id == case.id)
+        .where(RoundRow.state == RoundState.OPEN)
+    )
+    if already_open is not None:
+        raise RoundAlreadyOpen(
+            f"case {case.id} already has an open round ({already_open}); wait for its result "
+            "or its deadline before asking the partners again"
         )
     round_id = str(request.round_id or uuid.uuid4())
     round_row = RoundRow(
