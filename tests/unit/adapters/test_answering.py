@@ -250,8 +250,8 @@ async def test_a_question_richer_than_the_policy_is_not_even_looked_up(
 async def test_text_limits_are_tightened_to_the_policy(open_store: OpenStore) -> None:
     qs = question_set(Partner.SZW_UWV, Colour.ROOD)
     [question] = qs.questions
-    unbounded = qs.model_copy(
-        update={"questions": (question.model_copy(update={"text_limit": None}),)}
+    unbounded = qs.model_copy(  # asks for more text than the policy allows
+        update={"questions": (question.model_copy(update={"text_limit": 2000}),)}
     )
     lookup = ScriptedLookup(
         lambda request: [
