@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from uuid import UUID
 
 from contracts.enums import AnswerShape, Colour
 
-__all__ = ["AnswerRefused", "ContractError", "MalformedMessage", "RefusalReason"]
+__all__ = ["AnswerRefused", "ContractError", "MalformedMessage", "RefusalReason", "safe_name"]
+
+_SAFE_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+WITHHELD = "<withheld: not a field name>"
+
+
+def safe_name(value: object) -> str:
+    """`value` if it looks like a field or type name, else a placeholder.
+
+    A name a sender made up may itself be content ("jan_heeft_schulden" as a key): errors,
+    logs and refusal records carry only names that look like identifiers of ours.
+    """
+    return value if isinstance(value, str) and _SAFE_NAME.match(value) else WITHHELD
 
 
 class ContractError(ValueError):
@@ -71,6 +84,7 @@ class AnswerRefused(ContractError):
         colour: Colour | None = None,
     ) -> None:
         self.reason = reason
+        field = safe_name(field) if field is not None else None
         self.field = field
         self.question_id = question_id
         self.question_key = question_key

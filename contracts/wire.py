@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from contracts.enums import Partner
-from contracts.errors import MalformedMessage
+from contracts.errors import MalformedMessage, safe_name
 from contracts.messages import (
     OpenRoundCommand,
     PartnerAnswer,
@@ -84,7 +84,7 @@ def decode_answer_envelope(raw: bytes) -> AnswerEnvelope:
         known = obj.get("type") in _KNOWN_TYPES
         raise MalformedMessage(
             "unexpected_type" if known else "unknown_type",
-            f"expected type 'answer', got {obj.get('type')!r}",
+            f"expected type 'answer', got {safe_name(obj.get('type'))!r}",
         )
     try:
         return AnswerEnvelope.model_validate_json(raw)
@@ -106,8 +106,8 @@ def _malformed(obj: dict[str, Any], exc: ValidationError) -> MalformedMessage:
     if obj.get("type") not in _KNOWN_TYPES:
         return MalformedMessage(
             "unknown_type",
-            f"'type' is {obj.get('type')!r}; expected one of {sorted(_KNOWN_TYPES)}",
+            f"'type' is {safe_name(obj.get('type'))!r}; expected one of {sorted(_KNOWN_TYPES)}",
         )
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
+    loc = ".".join(safe_name(p) if isinstance(p, str) else str(p) for p in err["loc"])
     return MalformedMessage("schema_violation", f"{loc}: {err['msg']}")
