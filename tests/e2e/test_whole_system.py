@@ -66,7 +66,9 @@ async def test_the_reference_adapters_complete_a_round(
     outcomes = {(p.partner, o.key, o.subject_ref): o for p in result.partners for o in p.questions}
     assert all(o.status is OutcomeStatus.ANSWERED for o in outcomes.values())
     vir = outcomes[(Partner.VERWIJSINDEX, "vir_match", "jongere")].answer
-    assert vir is not None and vir.antwoord is YesNo.JA and vir.met_wie
+    assert vir is not None
+    assert vir.antwoord is YesNo.JA
+    assert vir.met_wie
     cjg = outcomes[(Partner.CJG, "vir_match_bekend", "jongere")]
     assert cjg.answer is not None, "the dependent CJG question was asked and answered"
     family = {ref for (_, _, ref) in outcomes if ref != "jongere"}
