@@ -7,10 +7,12 @@ import typer
 from broker.cli_cases import app as case_app
 from broker.cli_db import app as db_app
 from broker.cli_focuslist import app as focuslist_app
+from broker.cli_retention import app as retention_app
 from broker.cli_rounds import app as round_app
 from broker.cli_serve import serve
 from broker.cli_status import status
 from broker.contracts_cli import app as contracts_app
+from broker.deploy_cli import app as deploy_app
 from broker.policy_cli import app as policy_app
 from partner_adapters.cli import app as adapter_app
 
@@ -34,6 +36,10 @@ app.add_typer(db_app, name="db", help="The municipal database: apply migrations.
 app.add_typer(case_app, name="case", help="Youths on the netto focus list.")
 app.add_typer(focuslist_app, name="focuslist", help="Import the focus list (netto rows only).")
 app.add_typer(round_app, name="round", help="Open an enrichment round, show one.")
+app.add_typer(
+    retention_app, name="retention", help="Delete what the convenant no longer allows to keep."
+)
+app.add_typer(deploy_app, name="deploy", help="Kafka deployment files: users, topics, ACLs.")
 app.command("status")(status)
 app.command("serve")(serve)
 

@@ -34,6 +34,7 @@ from handlers.cases import (
 )
 from handlers.errors import CaseRejected
 from handlers.focus_list import parse_family_member
+from handlers.retention import record_uitstroom
 
 __all__ = ["app"]
 
@@ -165,3 +166,24 @@ def _table(cases: list[CaseSummary]) -> Table:
     if not cases:
         table.add_row("(none)", *[""] * 6)
     return table
+
+
+@app.command()
+def leave(
+    case_id: Annotated[str, typer.Argument(metavar="CASE", help="The case id.")],
+    date: Annotated[dt.datetime, _date("Date the youth left the approach (uitstroom)")],
+    actor: ActorOpt = "iaj-cli",
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """Record uitstroom: no more rounds; personal data is purged a year later."""
+    settings = load_settings(database_url)
+
+    async def work(uow: UnitOfWork) -> None:
+        await record_uitstroom(uow, case_id, date.date(), actor=actor, today=dt.date.today())
+        await uow.commit()
+
+    run_db(settings, work)
+    out.print(
+        f"[green]uitstroom on {date.date().isoformat()} recorded[/green]; "
+        "`iaj retention purge` deletes the personal data a year later"
+    )

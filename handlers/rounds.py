@@ -16,7 +16,7 @@ from contracts.enums import Colour, Partner, SubjectRole, Track
 from contracts.policy import Policy
 from contracts.topics import message_key, question_topic
 from handlers.cases import check_age, get_case
-from handlers.errors import NotInformed, RoundAlreadyOpen
+from handlers.errors import CaseRejected, NotInformed, RoundAlreadyOpen
 from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
 from handlers.questions import question_set_for
@@ -55,6 +55,10 @@ async def open_round(
         raise NotInformed(
             "the youth has not been informed by letter yet, so no information may be shared: "
             f"record the letter date first (`iaj case inform {case.id} --date YYYY-MM-DD`)"
+        )
+    if case.left_on is not None:
+        raise CaseRejected(
+            "left_on", f"the youth left the approach on {case.left_on}: no more rounds"
         )
     # The youth may have outgrown the track since registration: then no more rounds.
     check_age(case.geboortedatum, Track(case.track), now.date())

@@ -85,6 +85,8 @@ class CaseRow(Base):
     adres: Mapped[str | None] = mapped_column(String(200))
     adres_reden: Mapped[str | None] = mapped_column(String(280))
     informed_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Uitstroom: the youth left the approach; personal data goes at most a year later.
+    left_on: Mapped[dt.date | None] = mapped_column(Date)
     registered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     registered_by: Mapped[str] = mapped_column(String(100))
     family: Mapped[list[FamilyMemberRow]] = relationship(
