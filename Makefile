@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint bench schemas
+.PHONY: venv demo test lint bench schemas deploy-files
 
 venv: $(STAMP)
 
@@ -32,3 +32,10 @@ bench: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/iaj contracts schemas
+	$(BIN)/iaj contracts asyncapi
+
+# Kafka users, topics and ACLs for docker-compose.yml and production, from the contracts.
+deploy-files: $(STAMP)
+	$(BIN)/iaj deploy users --output deploy/kafka-users.sh
+	$(BIN)/iaj deploy topics --output deploy/kafka-topics.sh
+	$(BIN)/iaj deploy acls --output deploy/kafka-acls.sh

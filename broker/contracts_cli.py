@@ -1,4 +1,4 @@
-"""`iaj contracts ...`: write the JSON Schemas of the wire messages for partners."""
+"""`iaj contracts ...`: write the JSON Schemas and AsyncAPI documents for partners."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 import contracts
+from broker.asyncapi import ASYNCAPI_DIR, stale_asyncapi_files
 from contracts.jsonschema import render_schema, schema_filename, wire_schemas
 
 __all__ = ["SCHEMAS_DIR", "app", "expected_schema_files", "stale_schema_files"]
@@ -75,3 +76,32 @@ def schemas(
 
 def _console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, soft_wrap=True, markup=False, highlight=False)
+
+
+@app.command()
+def asyncapi(
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if any file is out of date.")
+    ] = False,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the AsyncAPI documents live.", file_okay=False)
+    ] = ASYNCAPI_DIR,
+) -> None:
+    """Write docs/asyncapi/*.yaml: the topics and messages of the service and the adapter."""
+    out, err = _console(), _console(stderr=True)
+    try:
+        stale = stale_asyncapi_files(directory)
+    except ImportError as exc:  # PyYAML is a development dependency
+        err.print(Text(f"{exc}: install 'iaj-broker[dev]'", style="red"))
+        raise typer.Exit(2) from exc
+    if check:
+        if stale:
+            err.print(Text(f"out of date in {directory}: {', '.join(stale)}", style="red"))
+            err.print("run `make schemas` (or `iaj contracts asyncapi`) and commit the result")
+            raise typer.Exit(1)
+        out.print(f"AsyncAPI documents in {directory} are up to date")
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in stale.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    out.print(f"{len(stale)} document(s) updated in {directory}" if stale else "up to date")
