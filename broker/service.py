@@ -63,8 +63,13 @@ class MunicipalService:
         self.policy = policy or load_policy(settings.policy_file)
         self.engine = make_engine(settings.database_url)
         self.sessions = make_session_factory(self.engine)
+        self.security = settings.kafka_security()
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap, graceful_timeout=30.0, logger=log, log_level=logging.DEBUG
+            settings.kafka_bootstrap,
+            graceful_timeout=30.0,
+            logger=log,
+            log_level=logging.DEBUG,
+            security=self.security.faststream,
         )
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
@@ -170,6 +175,7 @@ class MunicipalService:
                 all_topics(),
                 partitions=self.settings.topic_partitions,
                 replication_factor=self.settings.topic_replication_factor,
+                **self.security.client_kwargs,
             )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka_bootstrap,
@@ -178,6 +184,7 @@ class MunicipalService:
             else int(self.settings.producer_acks),
             enable_idempotence=self.settings.producer_idempotence,
             linger_ms=2,
+            **self.security.client_kwargs,
         )
         await self.producer.start()
         self.relay = OutboxRelay(

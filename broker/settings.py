@@ -5,8 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from partner_adapters.kafka_security import (
+    KafkaSecurity,
+    SaslMechanism,
+    SecurityProtocol,
+    kafka_security,
+)
 
 __all__ = ["ServiceSettings"]
 
@@ -47,3 +54,23 @@ class ServiceSettings(BaseSettings):
     create_topics: bool = Field(default=True, description="Create the topics on start-up")
     topic_partitions: int = Field(default=1, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
+    # Kafka security (docs/production.md): PLAINTEXT only for tests and the embedded broker.
+    kafka_security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
+    kafka_sasl_mechanism: SaslMechanism = SaslMechanism.SCRAM_SHA_512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA of the brokers (SASL_SSL)")
+
+    @model_validator(mode="after")
+    def _usable_security(self) -> ServiceSettings:
+        self.kafka_security()  # fail at start-up with a readable message, not at connect
+        return self
+
+    def kafka_security(self) -> KafkaSecurity:
+        return kafka_security(
+            self.kafka_security_protocol,
+            self.kafka_sasl_mechanism,
+            self.kafka_sasl_username,
+            self.kafka_sasl_password,
+            self.kafka_ssl_cafile,
+        )

@@ -29,6 +29,7 @@ def make_kafka_broker(settings: AdapterSettings) -> KafkaBroker:
         # Idempotence is a setting: Apache Kafka supports it, the embedded Tansu does not.
         enable_idempotence=settings.enable_idempotence,
         acks="all",
+        security=settings.kafka_security().faststream,
     )
 
 

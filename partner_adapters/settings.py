@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import Partner
+from partner_adapters.kafka_security import (
+    KafkaSecurity,
+    SaslMechanism,
+    SecurityProtocol,
+    kafka_security,
+)
 from partner_adapters.loading import DEFAULT_LOOKUP
 
 __all__ = ["AdapterSettings"]
@@ -59,6 +65,26 @@ class AdapterSettings(BaseSettings):
         ge=0,
         description="Pause before a question set is read again after a local failure",
     )
+    # Kafka security: the partner's own SASL user, which the ACLs limit to its own topics.
+    security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
+    sasl_mechanism: SaslMechanism = SaslMechanism.SCRAM_SHA_512
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = Field(default=None, description="CA of the brokers (SASL_SSL)")
+
+    @model_validator(mode="after")
+    def _usable_security(self) -> AdapterSettings:
+        self.kafka_security()  # fail at start-up with a readable message, not at connect
+        return self
+
+    def kafka_security(self) -> KafkaSecurity:
+        return kafka_security(
+            self.security_protocol,
+            self.sasl_mechanism,
+            self.sasl_username,
+            self.sasl_password,
+            self.ssl_cafile,
+        )
 
     def require_partner(self) -> Partner:
         if self.partner is None:

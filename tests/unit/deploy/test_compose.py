@@ -14,9 +14,9 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from broker.deploy_acls import acl_plan, partner_user, password_variable
-from broker.kafka_security import kafka_security
 from broker.settings import ServiceSettings
 from contracts.enums import Partner
+from partner_adapters.kafka_security import kafka_security
 from partner_adapters.settings import AdapterSettings
 
 yaml = pytest.importorskip("yaml")
@@ -30,20 +30,6 @@ ENV_EXAMPLE = dict(
     if line.strip() and not line.startswith("#")
 )
 _REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")
-
-# The security settings docs/production.md asks the lead to add to ServiceSettings and
-# AdapterSettings. Until they exist, these names are allowed in docker-compose.yml;
-# once they do, delete this set: the test below then checks them like every other name.
-PENDING_SECURITY_ENV = {
-    "IAJ_KAFKA_SECURITY_PROTOCOL",
-    "IAJ_KAFKA_SASL_MECHANISM",
-    "IAJ_KAFKA_SASL_USERNAME",
-    "IAJ_KAFKA_SASL_PASSWORD",
-    "IAJ_ADAPTER_SECURITY_PROTOCOL",
-    "IAJ_ADAPTER_SASL_MECHANISM",
-    "IAJ_ADAPTER_SASL_USERNAME",
-    "IAJ_ADAPTER_SASL_PASSWORD",
-}
 
 
 def environment(service: str) -> dict[str, str]:
@@ -121,7 +107,7 @@ def test_every_iaj_variable_is_a_settings_field(service: str) -> None:
         for name in environment(service)
         if name.startswith("IAJ_") and field_of(name) not in settings_class(name).model_fields
     ]
-    assert set(unknown) <= PENDING_SECURITY_ENV, f"{service}: not a setting: {unknown}"
+    assert unknown == [], f"{service}: not a setting: {unknown}"
     if any(name.startswith("IAJ_") for name in environment(service)):
         settings_of(service)  # and the values are valid
 

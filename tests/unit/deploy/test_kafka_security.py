@@ -1,4 +1,4 @@
-"""`broker.kafka_security`: one set of settings, the same connection for FastStream and aiokafka."""
+"""`partner_adapters.kafka_security`: one set of settings, one connection for both clients."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from faststream.kafka.security import parse_security
 from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import SecretStr
 
-from broker.kafka_security import KafkaSecurityError, kafka_security
+from partner_adapters.kafka_security import KafkaSecurityError, kafka_security
 
 
 def test_plaintext_adds_nothing() -> None:
