@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broker.db.engine import make_engine, make_session_factory
-from broker.db.migrate import upgrade
 from broker.db.tables import OutboxRow, QuestionRow, RoundRow
 from broker.db.uow import UnitOfWork
 from contracts.enums import Colour, District, Track
@@ -23,14 +20,6 @@ pytestmark = pytest.mark.integration
 
 NOW = dt.datetime.now(dt.UTC)
 TODAY = NOW.date()
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(database_url)
-    await upgrade(engine)
-    yield make_session_factory(engine)
-    await engine.dispose()
 
 
 async def _case(sessions: async_sessionmaker[AsyncSession], born: dt.date, **extra: object) -> str:
