@@ -27,8 +27,10 @@ from partner_adapters.settings import AdapterSettings
 
 __all__ = ["EmbeddedStack", "StackOptions"]
 
-# The embedded broker re-admits a consumer group member only after its session timed out.
-_FAST_GROUP = {"session_timeout_ms": 1000, "heartbeat_interval_ms": 250}
+# Tansu's first group join takes about a third of the session timeout, so it is kept short;
+# but 16 groups in one process on a busy machine miss 1 s sessions and rebalance for ever.
+_GROUP = {"session_timeout_ms": 3000, "heartbeat_interval_ms": 500}
+_START_TIMEOUT_SECONDS = 90
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,8 @@ class EmbeddedStack:
             round_deadline=self.options.round_deadline,
             relay_interval_seconds=0.05,
             deadline_check_interval_seconds=self.options.deadline_check_interval_seconds,
-            consumer_session_timeout_ms=_FAST_GROUP["session_timeout_ms"],
-            consumer_heartbeat_interval_ms=_FAST_GROUP["heartbeat_interval_ms"],
+            consumer_session_timeout_ms=_GROUP["session_timeout_ms"],
+            consumer_heartbeat_interval_ms=_GROUP["heartbeat_interval_ms"],
             create_topics=False,  # done once by the stack, before anyone subscribes
         )
 
@@ -77,8 +79,8 @@ class EmbeddedStack:
             partner=partner,
             bootstrap_servers=self.bootstrap,
             state_db=self.options.workdir / f"adapter-{partner.value}.db",
-            consumer_session_timeout_ms=_FAST_GROUP["session_timeout_ms"],
-            consumer_heartbeat_interval_ms=_FAST_GROUP["heartbeat_interval_ms"],
+            consumer_session_timeout_ms=_GROUP["session_timeout_ms"],
+            consumer_heartbeat_interval_ms=_GROUP["heartbeat_interval_ms"],
             outbox_interval_seconds=0.5,
             lookup_wait_initial_seconds=0.05,
             lookup_wait_max_seconds=0.2,
@@ -104,7 +106,16 @@ class EmbeddedStack:
             runtime = build_adapter(self.adapter_settings(partner), lookup=self._lookup(partner))
             self.adapters[partner] = runtime
         # Joining 14 consumer groups one after the other would take 14 join rounds.
-        await asyncio.gather(*(a.app.start() for a in self.adapters.values()))
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(a.app.start() for a in self.adapters.values())),
+                _START_TIMEOUT_SECONDS,
+            )
+        except TimeoutError:
+            raise RuntimeError(
+                f"the partner adapters did not join their consumer groups within "
+                f"{_START_TIMEOUT_SECONDS} s; is the machine overloaded?"
+            ) from None
 
     async def stop(self) -> None:
         for runtime in self.adapters.values():

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
+from broker.db.tables import QuestionRow, RoundRow
 from broker.db.uow import UnitOfWork
 from broker.embedded_stack import EmbeddedStack, StackOptions
 from contracts.enums import Colour, District, Partner, Track, YesNo
-from contracts.messages import Completion, OutcomeStatus, RoundResult
+from contracts.messages import Completion, OutcomeStatus, RoundResult, utc_now
 from contracts.topics import RESULTS
 from contracts.wire import decode
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
@@ -37,18 +40,42 @@ SEM = NewCase(
 )
 
 
-async def _round(stack: EmbeddedStack, colour: Colour) -> RoundResult:
+async def _open(stack: EmbeddedStack, colour: Colour) -> str:
     service = stack.service
     assert service is not None
     async with UnitOfWork(service.sessions) as uow:
         case_id = await register_case(uow, SEM, actor="test", today=dt.date.today())
         await uow.commit()
-    round_id = await service.open_round(OpenRound(case_id=case_id, colour=colour, actor="test"))
-    (record,) = await read_topic(stack.bootstrap, RESULTS, 1, within=60)
+    return await service.open_round(OpenRound(case_id=case_id, colour=colour, actor="test"))
+
+
+async def _result(stack: EmbeddedStack, round_id: str) -> RoundResult:
+    (record,) = await read_topic(stack.bootstrap, RESULTS, 1, within=90)
     result = decode(record.value)
     assert isinstance(result, RoundResult)
     assert result.round_id == uuid.UUID(round_id)
     return result
+
+
+async def _round(stack: EmbeddedStack, colour: Colour) -> RoundResult:
+    return await _result(stack, await _open(stack, colour))
+
+
+async def _wait_until_only_open(stack: EmbeddedStack, partner: Partner, within: float) -> None:
+    """Every question is answered except `partner`'s (which its adapter refused to send)."""
+    service = stack.service
+    assert service is not None
+    async with asyncio.timeout(within):
+        while True:
+            async with service.sessions() as session:
+                open_partners = set(
+                    await session.scalars(
+                        select(QuestionRow.partner).where(QuestionRow.status != "answered")
+                    )
+                )
+            if open_partners == {partner.value}:
+                return
+            await asyncio.sleep(0.2)
 
 
 @pytest.mark.parametrize("colour", list(Colour))
@@ -79,14 +106,18 @@ async def test_an_over_sharing_partner_is_stopped_at_source(
     clean_kafka: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    options = StackOptions(
-        workdir=tmp_path,
-        oversharing=frozenset({Partner.SWT}),
-        round_deadline=dt.timedelta(seconds=8),
-        deadline_check_interval_seconds=0.5,
-    )
+    options = StackOptions(workdir=tmp_path, oversharing=frozenset({Partner.SWT}))
     async with EmbeddedStack(options, clean_kafka) as stack:
-        result = await _round(stack, Colour.ORANJE)
+        round_id = await _open(stack, Colour.ORANJE)
+        await _wait_until_only_open(stack, Partner.SWT, within=90)
+        assert stack.service is not None
+        async with stack.service.sessions() as session:  # the deadline passes now
+            await session.execute(
+                update(RoundRow).where(RoundRow.id == round_id).values(deadline=utc_now())
+            )
+            await session.commit()
+        await stack.service.expire_now()
+        result = await _result(stack, round_id)
         swt_store = stack.adapters[Partner.SWT].store
         assert swt_store is not None
         swt_status = await swt_store.status(dt.datetime.now(dt.UTC))
