@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: venv demo test lint bench schemas deploy-files
 
@@ -27,8 +28,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy contracts broker handlers partner_adapters
 
+# 1,000 youths (and 250) on SQLite and PostgreSQL; e.g. BENCH_ARGS="--youths 500 --profile".
 bench: $(STAMP)
-	$(BIN)/iaj bench
+	$(BIN)/iaj bench $(BENCH_ARGS)
 
 schemas: $(STAMP)
 	$(BIN)/iaj contracts schemas

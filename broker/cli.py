@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from broker.cli_bench import bench
 from broker.cli_cases import app as case_app
 from broker.cli_db import app as db_app
 from broker.cli_focuslist import app as focuslist_app
@@ -12,6 +13,7 @@ from broker.cli_rounds import app as round_app
 from broker.cli_serve import serve
 from broker.cli_status import status
 from broker.contracts_cli import app as contracts_app
+from broker.demo.command import demo
 from broker.deploy_cli import app as deploy_app
 from broker.policy_cli import app as policy_app
 from partner_adapters.cli import app as adapter_app
@@ -40,8 +42,10 @@ app.add_typer(
     retention_app, name="retention", help="Delete what the convenant no longer allows to keep."
 )
 app.add_typer(deploy_app, name="deploy", help="Kafka deployment files: users, topics, ACLs.")
+app.command("demo")(demo)
 app.command("status")(status)
 app.command("serve")(serve)
+app.command("bench")(bench)
 
 if __name__ == "__main__":
     app()

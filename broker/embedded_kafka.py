@@ -89,6 +89,11 @@ class EmbeddedKafka:
         return f"{self._host}:{self._port}"
 
     @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs (the benchmark reads its memory use)."""
+        return None if self._process is None else self._process.pid
+
+    @property
     def log_path(self) -> Path | None:
         """Where the broker's own output goes while it runs."""
         return self._log_path

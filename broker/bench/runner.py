@@ -1,0 +1,202 @@
+"""One benchmark: per database and size, a fresh broker, the pipeline, then the baseline."""
+
+from __future__ import annotations
+
+import cProfile
+import datetime as dt
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from broker.bench.baseline import BaselineResult, run_baseline
+from broker.bench.databases import (
+    DEFAULT_POSTGRES_DSN,
+    Database,
+    DatabaseUnavailable,
+    bench_database,
+)
+from broker.bench.measure import (
+    CpuClock,
+    HeapMeter,
+    HeapReading,
+    MemorySampler,
+    ObjectCount,
+    proc_status_kib,
+)
+from broker.bench.pipeline import PipelineResult, read_wire_records, register_cases, run_pipeline
+from broker.bench.profile import write_profile
+from broker.bench.report import run_report
+from broker.embedded_kafka import EmbeddedKafka
+from broker.embedded_stack import EmbeddedStack, StackOptions
+from broker.synthetic import SyntheticYouth, focus_list, write_partner_records
+from contracts.policy import load_policy
+
+__all__ = ["BenchSettings", "Progress", "run_bench"]
+
+# As the embedded stack's consumers: Tansu re-admits a group member after its session ends.
+_GROUP_OPTIONS = {"session_timeout_ms": 1000, "heartbeat_interval_ms": 250}
+
+
+class Progress(Protocol):
+    def run_started(self, label: str, rounds: int) -> None: ...
+    def step(self, text: str) -> None: ...
+    def round_done(self) -> None: ...
+    def run_finished(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    sizes: tuple[int, ...] = (250, 1000)
+    databases: tuple[Database, ...] = (Database.SQLITE, Database.POSTGRESQL)
+    in_flight: int = 25
+    seed: int = 2026
+    heap_rounds: int = 50  # extra rounds traced by tracemalloc after the timed ones; 0: none
+    profile_dir: Path | None = None  # profile each pipeline run, write the reports here
+    postgres_dsn: str = DEFAULT_POSTGRES_DSN
+    timeout_seconds: float = 1800.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "sizes": list(self.sizes),
+            "databases": [d.value for d in self.databases],
+            "in_flight": self.in_flight,
+            "seed": self.seed,
+            "heap_rounds": self.heap_rounds,
+            "profile": self.profile_dir is not None,
+            "timeout_seconds": self.timeout_seconds,
+            "colour_mix": "broker.synthetic.COLOUR_MIX",
+            "adapters": "all 14, ReferenceLookup over generated records",
+            "kafka": "embedded Tansu, one fresh broker per run",
+            "logging": "INFO and below disabled (FastStream access logs)",
+        }
+
+
+async def run_bench(
+    settings: BenchSettings, progress: Progress, on_skip: Callable[[str, str], None]
+) -> list[dict[str, Any]]:
+    """Every database and size; an unreachable database is reported through `on_skip`."""
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="iaj-bench-") as tmp:
+        for database in settings.databases:
+            for size in settings.sizes:
+                try:
+                    runs.append(await _run(settings, database, size, Path(tmp), progress))
+                except DatabaseUnavailable as exc:
+                    on_skip(database.value, str(exc))
+                    break
+    return runs
+
+
+async def _run(
+    settings: BenchSettings, database: Database, size: int, tmp: Path, progress: Progress
+) -> dict[str, Any]:
+    workdir = tmp / f"{database.value}-{size}"
+    youths = focus_list(size, seed=settings.seed, today=dt.date.today())
+    records = workdir / "records"
+    write_partner_records(youths, load_policy(None), records, seed=settings.seed)
+    label = f"{database.value}, {size} youths"
+    progress.run_started(label, size)
+    async with (
+        bench_database(database, workdir.parent, settings.postgres_dsn) as url,
+        EmbeddedKafka() as kafka,
+    ):
+        pid = kafka.pid
+        assert pid is not None
+        options = StackOptions(workdir=workdir, reference_data=records, database_url=url)
+        async with EmbeddedStack(options, kafka.bootstrap) as stack:
+            assert stack.service is not None
+            progress.step("registering cases")
+            case_ids = await register_cases(stack.service, youths)
+            clock, objects = CpuClock(pid), ObjectCount()
+            profiler = cProfile.Profile() if settings.profile_dir is not None else None
+
+            def start() -> None:
+                objects.start()
+                progress.step("rounds")
+                clock.start()
+                if profiler is not None:
+                    profiler.enable()
+
+            with MemorySampler({"python": "self", "tansu": pid}) as memory:
+                pipeline = await run_pipeline(
+                    stack,
+                    youths,
+                    case_ids,
+                    in_flight=settings.in_flight,
+                    timeout_seconds=settings.timeout_seconds,
+                    on_start=start,
+                    on_round_done=progress.round_done,
+                )
+                if profiler is not None:
+                    profiler.disable()
+                clock.stop()
+            objects.stop()
+            tansu_after_pipeline = proc_status_kib(pid)
+            pipeline.questions, pipeline.answers = await read_wire_records(kafka.bootstrap)
+            heap = await _heap_phase(settings, stack, youths, case_ids, label, progress)
+        progress.step("baseline")
+        baseline = await _baseline(kafka.bootstrap, pipeline, settings.timeout_seconds)
+        tansu_after_baseline = proc_status_kib(pid)
+    profile = None
+    if profiler is not None and settings.profile_dir is not None:
+        name = f"profile-{database.value}-{size}"
+        profile = write_profile(profiler, settings.profile_dir / f"{name}.txt")
+    progress.run_finished()
+    return run_report(
+        database=database.value,
+        pipeline=pipeline,
+        baseline=baseline,
+        clock=clock,
+        objects=objects,
+        heap=heap,
+        memory_peaks=memory.peaks,
+        tansu_after_pipeline=tansu_after_pipeline,
+        tansu_after_baseline=tansu_after_baseline,
+        profile=profile,
+    )
+
+
+async def _heap_phase(
+    settings: BenchSettings,
+    stack: EmbeddedStack,
+    youths: Sequence[SyntheticYouth],
+    case_ids: Sequence[str],
+    label: str,
+    progress: Progress,
+) -> HeapReading | None:
+    """A second round for the first `heap_rounds` cases, under tracemalloc, on the same warm
+    stack: what the Python heap keeps per round once the measured rounds are behind it.
+
+    Not part of the timed rounds: tracemalloc makes allocation-heavy code 2-3x slower."""
+    count = min(settings.heap_rounds, len(case_ids))
+    if count == 0:
+        return None
+    progress.run_started(f"{label}: heap check (tracemalloc)", count)
+    heap = HeapMeter()
+    second = await run_pipeline(
+        stack,
+        youths[:count],
+        case_ids[:count],
+        in_flight=settings.in_flight,
+        timeout_seconds=settings.timeout_seconds,
+        on_start=heap.start,
+        on_round_done=progress.round_done,
+    )
+    reading = heap.stop()
+    reading.rounds = second.completions.get("complete", 0)
+    progress.run_finished()
+    return reading
+
+
+async def _baseline(
+    bootstrap: str, pipeline: PipelineResult, timeout_seconds: float
+) -> BaselineResult:
+    return await run_baseline(
+        bootstrap,
+        pipeline.questions,
+        pipeline.answers,
+        group_options=_GROUP_OPTIONS,
+        timeout_seconds=timeout_seconds,
+    )
