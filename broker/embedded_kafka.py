@@ -164,8 +164,15 @@ class EmbeddedKafka:
         fd, log_name = tempfile.mkstemp(prefix=f"tansu-{port}-", suffix=".log")
         self._log_path = Path(log_name)
         try:
+            # Its own session: a Ctrl-C in the terminal reaches us, and we stop the broker
+            # after everything that still talks to it has stopped.
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.STDOUT, env=env
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=fd,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
         except OSError as exc:
             self._log_path.unlink(missing_ok=True)

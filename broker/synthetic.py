@@ -146,7 +146,7 @@ def write_partner_records(
                 if rng.random() >= known_share:
                     continue
                 records = {
-                    q.key: _record(rng, q.shapes.values(), q.detail_fields)
+                    q.key: _record(rng, partner, q.shapes.values(), q.detail_fields)
                     for q in questions
                     if q.subject.value == role
                 }
@@ -164,13 +164,16 @@ def write_partner_records(
         )
 
 
-def _record(rng: random.Random, shapes: Iterable[AnswerShape], fields: Any) -> dict[str, Any]:
+def _record(
+    rng: random.Random, partner: Partner, shapes: Iterable[AnswerShape], fields: Any
+) -> dict[str, Any]:
     if rng.random() < 0.4:
         return {"antwoord": "nee"}
     record: dict[str, Any] = {"antwoord": "ja"}
     for shape in set(shapes):
         if shape is AnswerShape.JA_NEE_MET_WIE:
-            record["met_wie"] = sorted(rng.sample([p.value for p in Partner], 2))
+            others = [p.value for p in Partner if p is not partner]
+            record["met_wie"] = sorted(rng.sample(others, 2))
         elif shape is AnswerShape.JA_NEE_DOMEINEN:
             record["domeinen"] = sorted(d.value for d in rng.sample(_DOMAINS, 2))
         elif shape is AnswerShape.JA_NEE_TOELICHTING:

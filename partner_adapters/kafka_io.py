@@ -7,6 +7,8 @@ the municipality owns them.
 
 from __future__ import annotations
 
+import logging
+
 from faststream.kafka import KafkaBroker
 
 from contracts.topics import answer_topic, message_key
@@ -30,6 +32,9 @@ def make_kafka_broker(settings: AdapterSettings) -> KafkaBroker:
         enable_idempotence=settings.enable_idempotence,
         acks="all",
         security=settings.kafka_security().faststream,
+        # Our logger, not FastStream's stdout default; per-message lines only at DEBUG.
+        logger=logging.getLogger("partner_adapters.kafka"),
+        log_level=logging.DEBUG,
     )
 
 
