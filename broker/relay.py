@@ -82,7 +82,8 @@ class OutboxRelay:
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id.in_([row.id for row in rows]))
-                .values(sent_at=utc_now())
+                # Kafka holds the message now; question sets carry names, so we keep no copy.
+                .values(sent_at=utc_now(), payload=b"")
             )
             await session.commit()
         OUTBOX_PUBLISHED.inc(len(rows))

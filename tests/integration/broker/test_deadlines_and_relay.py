@@ -22,7 +22,7 @@ from contracts.topics import all_topics, question_topic
 from contracts.wire import decode
 from handlers.rounds import OpenRound, open_round
 from tests.integration.broker.conftest import add_case
-from tests.integration.broker.dbcheck import count
+from tests.integration.broker.dbcheck import all_text, count
 from tests.integration.broker.partners import FakePartners, read_topic
 
 pytestmark = pytest.mark.integration
@@ -132,3 +132,16 @@ async def test_the_relay_retries_while_the_broker_is_down_and_loses_nothing(
     finally:
         await service.stop()
         await kafka.stop()
+
+
+async def test_the_outbox_keeps_no_copy_of_what_kafka_acknowledged(
+    service: MunicipalService, clean_kafka: str
+) -> None:
+    case_id = await add_case(service)
+    await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor="test"))
+    async with FakePartners(clean_kafka) as partners:
+        await partners.question_sets(lambda got: {q.partner for q in got} >= GROEN_FIRST_WAVE)
+    await asyncio.sleep(0.5)
+    text = await all_text(service.sessions)
+    assert "Sem Testbeek" in text, "the case itself is kept"
+    assert text.count("Sem Testbeek") == 1, "but not in the published question sets"
