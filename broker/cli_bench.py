@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from broker.bench import BenchSettings, Database, run_bench
 from broker.bench.databases import DEFAULT_POSTGRES_DSN
-from broker.bench.report import document, print_tables, write_json
+from broker.bench.report import document, git_state, print_tables, write_json
 from broker.cli_common import fail, out
 
 __all__ = ["bench"]
@@ -41,6 +41,38 @@ class _RichProgress:
 
     def run_finished(self) -> None:
         self.step("done")
+
+
+class _Results:
+    """The JSON document, written again after every run: a long run that fails or is
+    stopped still leaves the figures of the runs it finished."""
+
+    def __init__(
+        self, path: Path, command: str, started: dt.datetime, settings: BenchSettings
+    ) -> None:
+        self.path, self._command, self._started, self._settings = path, command, started, settings
+        self._git = git_state()  # now: commits made while a long run goes on are not in it
+        self.runs: list[dict[str, Any]] = []
+        self.skipped: dict[str, str] = {}
+
+    def add_run(self, run: dict[str, Any]) -> None:
+        self.runs.append(run)
+        self.save()
+
+    def skip(self, database: str, reason: str) -> None:
+        self.skipped[database] = reason
+
+    def save(self) -> dict[str, Any]:
+        doc = document(
+            command=self._command,
+            git=self._git,
+            started_at=self._started.isoformat(),
+            settings=self._settings.as_json(),
+            runs=self.runs,
+            skipped=self.skipped,
+        )
+        write_json(doc, self.path)
+        return doc
 
 
 def _sizes(youths: int, sizes: str | None) -> tuple[int, ...]:
@@ -112,7 +144,7 @@ def bench(
     # FastStream logs a line or two per message for each of the 15 consumers (to stdout, its
     # own handlers): that would bury the progress bar. Warnings and errors still show.
     logging.disable(logging.INFO)
-    skipped: dict[str, str] = {}
+    results = _Results(path, shlex.join(sys.argv), started, settings)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -120,19 +152,11 @@ def bench(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=out) as bar:
-        runs = asyncio.run(
-            run_bench(settings, _RichProgress(bar), lambda db, why: skipped.update({db: why}))
-        )
-    doc = document(
-        command=shlex.join(sys.argv),
-        started_at=started.isoformat(),
-        settings=settings.as_json(),
-        runs=runs,
-        skipped=skipped,
-    )
-    write_json(doc, path)
+        asyncio.run(run_bench(settings, _RichProgress(bar), results.add_run, results.skip))
+    doc = results.save()
     print_tables(doc, out)
     out.print(f"JSON: {path}")
+    runs = doc["runs"]
     if not runs:
         fail("no run completed: no database could be used", 1)
     if not all(run["rounds"]["all_complete"] for run in runs):

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import tracemalloc
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,25 +147,32 @@ class HeapMeter:
 
 
 class ObjectCount:
-    """Objects the garbage collector tracks, and pymalloc blocks in use, before vs after.
-
-    Free to read (no tracing), so it can watch the timed rounds themselves.
+    """Objects the garbage collector tracks (in all, and per type) and pymalloc blocks in use,
+    before vs after. Free to read (no tracing), so it can watch the timed rounds themselves.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, top: int = 10) -> None:
+        self._top = top
         self.objects_before = self.objects_after = 0
         self.blocks_before = self.blocks_after = 0
+        self._types_before: Counter[str] = Counter()
+        self.top_growth: dict[str, int] = {}
 
     @staticmethod
-    def _read() -> tuple[int, int]:
+    def _read() -> tuple[Counter[str], int]:
         gc.collect()
-        return len(gc.get_objects()), sys.getallocatedblocks()
+        types = Counter(type(o).__qualname__ for o in gc.get_objects())
+        return types, sys.getallocatedblocks()
 
     def start(self) -> None:
-        self.objects_before, self.blocks_before = self._read()
+        self._types_before, self.blocks_before = self._read()
+        self.objects_before = self._types_before.total()
 
     def stop(self) -> None:
-        self.objects_after, self.blocks_after = self._read()
+        types, self.blocks_after = self._read()
+        self.objects_after = types.total()
+        types.subtract(self._types_before)
+        self.top_growth = dict(types.most_common(self._top))
 
 
 class CpuClock:

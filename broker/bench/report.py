@@ -24,7 +24,7 @@ from broker.bench.measure import (
 from broker.bench.pipeline import PipelineResult
 from broker.bench.wire import total_bytes
 
-__all__ = ["document", "print_tables", "run_report", "write_json"]
+__all__ = ["document", "git_state", "print_tables", "run_report", "write_json"]
 
 
 def run_report(
@@ -115,6 +115,7 @@ def _memory(
             ),
             "allocated_blocks_before": objects.blocks_before,
             "allocated_blocks_after": objects.blocks_after,
+            "top_growth_by_type": objects.top_growth,
         },
         "heap": None if heap is None or heap.rounds == 0 else _heap(heap),
     }
@@ -135,6 +136,7 @@ def _heap(heap: HeapReading) -> dict[str, Any]:
 def document(
     *,
     command: str,
+    git: Mapping[str, Any],
     started_at: str,
     settings: Mapping[str, Any],
     runs: Sequence[Mapping[str, Any]],
@@ -143,7 +145,7 @@ def document(
     return {
         "command": command,
         "started_at": started_at,
-        "git": _git(),
+        "git": dict(git),
         "machine": machine(),
         "settings": dict(settings),
         "runs": list(runs),
@@ -200,7 +202,9 @@ def _mib(kib: int) -> str:
     return f"{kib / 1024:.0f} MiB"
 
 
-def _git() -> dict[str, Any]:
+def git_state() -> dict[str, Any]:
+    """The commit checked out, and whether the work tree differs from it (call at start)."""
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", *args], capture_output=True, text=True, check=True)
@@ -208,5 +212,5 @@ def _git() -> dict[str, Any]:
             return None
         return done.stdout.strip()
 
-    status = git("status", "--porcelain")
+    status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": git("rev-parse", "HEAD"), "dirty": None if status is None else bool(status)}

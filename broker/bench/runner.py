@@ -74,19 +74,21 @@ class BenchSettings:
 
 
 async def run_bench(
-    settings: BenchSettings, progress: Progress, on_skip: Callable[[str, str], None]
-) -> list[dict[str, Any]]:
-    """Every database and size; an unreachable database is reported through `on_skip`."""
-    runs = []
+    settings: BenchSettings,
+    progress: Progress,
+    on_run: Callable[[dict[str, Any]], None],
+    on_skip: Callable[[str, str], None],
+) -> None:
+    """Every database and size, each run's report to `on_run` as soon as it is done; an
+    unreachable database goes to `on_skip` with the reason."""
     with tempfile.TemporaryDirectory(prefix="iaj-bench-") as tmp:
         for database in settings.databases:
             for size in settings.sizes:
                 try:
-                    runs.append(await _run(settings, database, size, Path(tmp), progress))
+                    on_run(await _run(settings, database, size, Path(tmp), progress))
                 except DatabaseUnavailable as exc:
                     on_skip(database.value, str(exc))
                     break
-    return runs
 
 
 async def _run(
