@@ -187,7 +187,9 @@ async def _heap_phase(
         on_round_done=progress.round_done,
     )
     reading = heap.stop()
-    reading.rounds = second.completions.get("complete", 0)
+    # The rounds traced are the ones this phase opened; the results consumer may also see a
+    # late or re-published result of the timed phase, which must not count here.
+    reading.rounds = min(count, second.completions.get("complete", 0))
     progress.run_finished()
     return reading
 
