@@ -108,6 +108,7 @@ class HeapReading:
     after: int = 0
     peak: int = 0
     rounds: int = 0
+    repeated_results: int = 0
     top_growth: list[str] = field(default_factory=list)
 
     @property

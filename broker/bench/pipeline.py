@@ -45,6 +45,7 @@ class PipelineResult:
     elapsed_seconds: float
     completions: dict[str, int]  # per `Completion` (complete, deadline) from the results
     duplicate_results: int  # results seen again for a round (the relay is at-least-once)
+    other_results: int  # results of rounds opened before this run, published again
     states: dict[str, int]  # per round state, from the database
     answers_accepted: int
     latencies: list[float]
@@ -83,7 +84,7 @@ async def run_pipeline(
     try:
         on_start()
         started = time.perf_counter()
-        opener = asyncio.create_task(_open_all(service, youths, case_ids, window))
+        opener = asyncio.create_task(_open_all(service, youths, case_ids, window, results))
         try:
             async with asyncio.timeout(timeout_seconds):
                 completions = await results.collect(len(case_ids), window, on_round_done)
@@ -101,7 +102,14 @@ async def run_pipeline(
         await results.stop()
     states, answers, latencies = await _from_database(service)
     return PipelineResult(
-        len(case_ids), elapsed, completions, results.duplicates, states, answers, latencies
+        len(case_ids),
+        elapsed,
+        completions,
+        results.duplicates,
+        results.others,
+        states,
+        answers,
+        latencies,
     )
 
 
@@ -117,10 +125,13 @@ async def _open_all(
     youths: Sequence[SyntheticYouth],
     case_ids: Sequence[str],
     window: asyncio.Semaphore,
+    results: _ResultWatch,
 ) -> None:
     for youth, case_id in zip(youths, case_ids, strict=True):
         await window.acquire()
-        await service.open_round(OpenRound(case_id=case_id, colour=youth.colour, actor=_ACTOR))
+        request = OpenRound(case_id=case_id, colour=youth.colour, actor=_ACTOR)
+        # Registered before its result can exist: that takes two Kafka hops and more.
+        results.expect(await service.open_round(request))
 
 
 class _ResultWatch:
@@ -128,9 +139,14 @@ class _ResultWatch:
 
     def __init__(self, consumer: AIOKafkaConsumer) -> None:
         self._consumer = consumer
-        self._rounds: set[object] = set()
+        self._expected: set[str] = set()
+        self._done: set[str] = set()
         self.seen = 0
-        self.duplicates = 0
+        self.duplicates = 0  # a result again for a round of this run: the relay is at-least-once
+        self.others = 0  # a result of a round opened before this run (published again)
+
+    def expect(self, round_id: str) -> None:
+        self._expected.add(round_id)
 
     @classmethod
     async def start(cls, bootstrap: str) -> _ResultWatch:
@@ -153,10 +169,14 @@ class _ResultWatch:
             for record in (r for rs in batch.values() for r in rs):
                 # Just the fields we count: validating every result here would load the run.
                 result = json.loads(record.value)
-                if result.get("round_id") in self._rounds:
-                    self.duplicates += 1  # at-least-once: a result published again
+                round_id = str(result.get("round_id"))
+                if round_id in self._done:
+                    self.duplicates += 1
                     continue
-                self._rounds.add(result.get("round_id"))
+                if round_id not in self._expected:
+                    self.others += 1
+                    continue
+                self._done.add(round_id)
                 completions[str(result.get("completion"))] += 1
                 self.seen += 1
                 window.release()

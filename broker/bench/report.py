@@ -54,6 +54,7 @@ def run_report(
             "by_completion": pipeline.completions,
             "by_state": pipeline.states,
             "duplicate_results": pipeline.duplicate_results,
+            "results_of_earlier_rounds": pipeline.other_results,
             "all_complete": pipeline.completions.get("complete", 0) == pipeline.rounds,
         },
         "elapsed_s": round(elapsed, 3),
@@ -124,6 +125,7 @@ def _memory(
 def _heap(heap: HeapReading) -> dict[str, Any]:
     return {
         "traced_rounds": heap.rounds,  # extra rounds after the timed ones, under tracemalloc
+        "repeated_results_seen": heap.repeated_results,  # at-least-once: published again
         "before_bytes": heap.before,
         "after_bytes": heap.after,
         "growth_bytes": heap.growth,
