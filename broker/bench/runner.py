@@ -187,9 +187,10 @@ async def _heap_phase(
         on_round_done=progress.round_done,
     )
     reading = heap.stop()
-    # The rounds traced are the ones this phase opened; the results consumer may also see a
-    # late or re-published result of the timed phase, which must not count here.
+    # The rounds traced are the ones this phase opened: the results watcher counts only those,
+    # and reports a re-published result of the timed phase apart (the relay is at-least-once).
     reading.rounds = min(count, second.completions.get("complete", 0))
+    reading.repeated_results = second.duplicate_results + second.other_results
     progress.run_finished()
     return reading
 
