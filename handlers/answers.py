@@ -93,7 +93,9 @@ async def _process(
     if envelope.partner is not topic_partner:
         refuse.all(RefusalReason.WRONG_PARTNER, "partner")
         return
-    round_row = await uow.session.get(RoundRow, str(envelope.round_id))
+    # Locked (PostgreSQL) so that two service instances handling the last two answers of one
+    # round, from two partners' topics, see each other's answer and one completes the round.
+    round_row = await uow.session.get(RoundRow, str(envelope.round_id), with_for_update=True)
     if round_row is None:
         refuse.all(RefusalReason.UNKNOWN_QUESTION, "round_id")
         return
