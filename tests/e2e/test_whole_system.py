@@ -1,4 +1,9 @@
-"""The municipal service and the 14 reference adapters over a real Kafka-compatible broker."""
+"""The municipal service and the 14 reference adapters over a real Kafka-compatible broker.
+
+Each test runs its own embedded broker: the adapters' consumer groups have fixed names
+(`iaj-adapter-<partner>`, as the ACLs expect), and a shared broker would hand the next test
+the offsets the previous one committed.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,6 @@ from contracts.topics import RESULTS
 from contracts.wire import decode
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 from handlers.rounds import OpenRound
-from tests.integration.broker.conftest import clean_kafka  # noqa: F401 (fixture)
 from tests.integration.broker.dbcheck import all_text, count
 from tests.integration.broker.partners import read_topic
 
@@ -80,11 +84,10 @@ async def _wait_until_only_open(stack: EmbeddedStack, partner: Partner, within: 
 
 @pytest.mark.parametrize("colour", list(Colour))
 async def test_the_reference_adapters_complete_a_round(
-    clean_kafka: str,  # noqa: F811
     tmp_path: Path,
     colour: Colour,
 ) -> None:
-    async with EmbeddedStack(StackOptions(workdir=tmp_path), clean_kafka) as stack:
+    async with EmbeddedStack(StackOptions(workdir=tmp_path)) as stack:
         result = await _round(stack, colour)
         assert stack.service is not None
         policy = stack.service.policy
@@ -103,11 +106,10 @@ async def test_the_reference_adapters_complete_a_round(
 
 
 async def test_an_over_sharing_partner_is_stopped_at_source(
-    clean_kafka: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
     options = StackOptions(workdir=tmp_path, oversharing=frozenset({Partner.SWT}))
-    async with EmbeddedStack(options, clean_kafka) as stack:
+    async with EmbeddedStack(options) as stack:
         round_id = await _open(stack, Colour.ORANJE)
         await _wait_until_only_open(stack, Partner.SWT, within=90)
         assert stack.service is not None
