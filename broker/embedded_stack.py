@@ -1,19 +1,19 @@
 """The whole system on one machine: embedded Kafka, the municipal service, 14 partner adapters.
 
-Used by `iaj demo`, `iaj bench` and the end-to-end tests. Everything runs in this process
-except the Kafka-compatible broker (Tansu); state lives in files under `workdir`.
+Used by `iaj demo`, `iaj bench` and the end-to-end tests. The Kafka-compatible broker (Tansu)
+is a child process; the adapters run in this process, or in a child process of their own
+(`adapters_in_own_process`, the benchmark); state lives in files under `workdir`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from broker.adapter_group import GROUP_TIMING, AdapterGroup, AdapterGroupSpec, AdapterProcess
 from broker.embedded_kafka import EmbeddedKafka
 from broker.kafka_admin import create_topics
 from broker.service import MunicipalService
@@ -21,16 +21,9 @@ from broker.settings import ServiceSettings
 from contracts.enums import Partner
 from contracts.topics import all_topics
 from partner_adapters.lookup import Lookup
-from partner_adapters.reference import OversharingLookup, ReferenceLookup
-from partner_adapters.runtime import AdapterRuntime, build_adapter
-from partner_adapters.settings import AdapterSettings
+from partner_adapters.runtime import AdapterRuntime
 
 __all__ = ["EmbeddedStack", "StackOptions"]
-
-# Tansu's first group join takes about a third of the session timeout, so it is kept short;
-# but 16 groups in one process on a busy machine miss 1 s sessions and rebalance for ever.
-_GROUP = {"session_timeout_ms": 3000, "heartbeat_interval_ms": 500}
-_START_TIMEOUT_SECONDS = 90
 
 
 @dataclass(frozen=True)
@@ -43,6 +36,15 @@ class StackOptions:
     lookups: Mapping[Partner, Lookup] = field(default_factory=dict)  # explicit overrides
     adapters: frozenset[Partner] = frozenset(Partner)  # partners that run an adapter
     database_url: str | None = None  # SQLite in workdir when None
+    # A child process for the adapters: the municipal service gets this interpreter to itself.
+    adapters_in_own_process: bool = False
+
+    def __post_init__(self) -> None:
+        if self.adapters_in_own_process and self.lookups:
+            raise ValueError(
+                "lookup objects cannot be passed to the adapters' own process; "
+                "use reference_data/oversharing, or run the adapters in this process"
+            )
 
 
 class EmbeddedStack:
@@ -51,7 +53,8 @@ class EmbeddedStack:
         self._external_kafka = kafka_bootstrap
         self.kafka: EmbeddedKafka | None = None
         self.service: MunicipalService | None = None
-        self.adapters: dict[Partner, AdapterRuntime] = {}
+        self._group: AdapterGroup | None = None
+        self.adapter_process: AdapterProcess | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -61,6 +64,11 @@ class EmbeddedStack:
             raise RuntimeError("the stack is not running")
         return self.kafka.bootstrap
 
+    @property
+    def adapters(self) -> Mapping[Partner, AdapterRuntime]:
+        """The adapters running in this process (none when they have their own process)."""
+        return {} if self._group is None else self._group.runtimes
+
     def service_settings(self) -> ServiceSettings:
         workdir = self.options.workdir
         return ServiceSettings(
@@ -69,30 +77,19 @@ class EmbeddedStack:
             round_deadline=self.options.round_deadline,
             relay_interval_seconds=0.05,
             deadline_check_interval_seconds=self.options.deadline_check_interval_seconds,
-            consumer_session_timeout_ms=_GROUP["session_timeout_ms"],
-            consumer_heartbeat_interval_ms=_GROUP["heartbeat_interval_ms"],
+            consumer_session_timeout_ms=GROUP_TIMING["session_timeout_ms"],
+            consumer_heartbeat_interval_ms=GROUP_TIMING["heartbeat_interval_ms"],
             create_topics=False,  # done once by the stack, before anyone subscribes
         )
 
-    def adapter_settings(self, partner: Partner) -> AdapterSettings:
-        return AdapterSettings(
-            partner=partner,
-            bootstrap_servers=self.bootstrap,
-            state_db=self.options.workdir / f"adapter-{partner.value}.db",
-            consumer_session_timeout_ms=_GROUP["session_timeout_ms"],
-            consumer_heartbeat_interval_ms=_GROUP["heartbeat_interval_ms"],
-            outbox_interval_seconds=0.5,
-            lookup_wait_initial_seconds=0.05,
-            lookup_wait_max_seconds=0.2,
-            redelivery_delay_seconds=0.5,
+    def adapter_spec(self) -> AdapterGroupSpec:
+        return AdapterGroupSpec(
+            bootstrap=self.bootstrap,
+            workdir=self.options.workdir,
+            partners=self.options.adapters,
+            reference_data=self.options.reference_data,
+            oversharing=self.options.oversharing,
         )
-
-    def _lookup(self, partner: Partner) -> Lookup:
-        if partner in self.options.lookups:
-            return self.options.lookups[partner]
-        if partner in self.options.oversharing:
-            return OversharingLookup(self.options.reference_data)
-        return ReferenceLookup(self.options.reference_data)
 
     async def start(self) -> None:
         self.options.workdir.mkdir(parents=True, exist_ok=True)
@@ -102,26 +99,20 @@ class EmbeddedStack:
         await create_topics(self.bootstrap, all_topics())
         self.service = MunicipalService(self.service_settings())
         await self.service.start()
-        for partner in sorted(self.options.adapters):
-            runtime = build_adapter(self.adapter_settings(partner), lookup=self._lookup(partner))
-            self.adapters[partner] = runtime
-        # Joining 14 consumer groups one after the other would take 14 join rounds.
-        try:
-            await asyncio.wait_for(
-                asyncio.gather(*(a.app.start() for a in self.adapters.values())),
-                _START_TIMEOUT_SECONDS,
-            )
-        except TimeoutError:
-            raise RuntimeError(
-                f"the partner adapters did not join their consumer groups within "
-                f"{_START_TIMEOUT_SECONDS} s; is the machine overloaded?"
-            ) from None
+        if self.options.adapters_in_own_process:
+            self.adapter_process = AdapterProcess(self.adapter_spec())
+            await self.adapter_process.start()
+        else:
+            self._group = AdapterGroup(self.adapter_spec(), self.options.lookups)
+            await self._group.start()
 
     async def stop(self) -> None:
-        for runtime in self.adapters.values():
-            with contextlib.suppress(Exception):
-                await runtime.app.stop()
-        self.adapters = {}
+        if self._group is not None:
+            await self._group.stop()
+            self._group = None
+        if self.adapter_process is not None:
+            await self.adapter_process.stop()
+            self.adapter_process = None
         if self.service is not None:
             await self.service.stop()
             self.service = None

@@ -40,6 +40,11 @@ class ServiceSettings(BaseSettings):
         default=0.5, gt=0, description="How often the outbox relay looks for unsent messages"
     )
     relay_batch_size: int = Field(default=500, ge=1)
+    answer_batch_size: int = Field(
+        default=200,
+        ge=1,
+        description="Answer messages processed in one transaction (at most)",
+    )
     deadline_check_interval_seconds: float = Field(default=5.0, gt=0)
     producer_idempotence: bool = Field(
         default=False,

@@ -1,8 +1,8 @@
 """Receiving partners' answers: check, store once, issue dependent questions, complete rounds.
 
-Everything one message causes happens in one transaction: the inbox row, stored answers,
-refusal records, refusal notices and follow-up question sets in the outbox, and the round's
-completion. A redelivered message hits the inbox's primary key and changes nothing.
+Everything a message causes happens in the transaction of its batch: the inbox row, stored
+answers, refusal records, refusal notices and follow-up question sets in the outbox, and the
+round's completion. A redelivered message hits the inbox's primary key and changes nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from broker.db.uow import UnitOfWork
 from contracts.answers import check_answer
 from contracts.enums import Colour, Partner
 from contracts.errors import AnswerRefused, MalformedMessage, RefusalReason
-from contracts.messages import AnswerItem, RefusalNotice
+from contracts.messages import AnswerItem, Completion, RefusalNotice
 from contracts.topics import message_key, partner_of_answer_topic, refusal_topic
 from contracts.wire import AnswerEnvelope, decode_answer_envelope
 from handlers.cases import get_case
-from handlers.completion import complete_if_done
+from handlers.completion import complete_round
 from handlers.dead_letters import Delivery, dead_letter
 from handlers.inbox import claim
 from handlers.outbox import enqueue
@@ -31,7 +31,9 @@ from handlers.questions import to_wire_question
 from handlers.rounds import issue_question_sets
 from handlers.states import QuestionStatus, RoundState
 
-__all__ = ["AnswerReport", "handle_answer"]
+__all__ = ["AnswerReport", "handle_answer", "handle_answers"]
+
+_PENDING = (QuestionStatus.OPEN, QuestionStatus.WAITING)
 
 
 @dataclass
@@ -48,26 +50,91 @@ class AnswerReport:
     completed: bool = False
 
 
+@dataclass
+class _RoundContext:
+    """A round and all its questions, loaded once per batch (and locked on PostgreSQL)."""
+
+    row: RoundRow
+    questions: list[QuestionRow]
+
+
+async def handle_answers(
+    uow: UnitOfWork, messages: Sequence[tuple[bytes, Delivery]], now: dt.datetime
+) -> list[AnswerReport]:
+    """Process messages from `iaj.answers.<partner>` topics, in order, in one transaction.
+
+    The caller commits. Each message's effects depend only on the messages before it, so a
+    batch has exactly the effects of the same messages processed one by one.
+    """
+    decoded = [_decode(raw) for raw, _ in messages]
+    rounds = await _load_rounds(
+        uow, {str(env.round_id) for env in decoded if isinstance(env, AnswerEnvelope)}
+    )
+    return [
+        await _handle_one(uow, raw, delivery, envelope, rounds, now)
+        for (raw, delivery), envelope in zip(messages, decoded, strict=True)
+    ]
+
+
 async def handle_answer(
     uow: UnitOfWork, raw: bytes, delivery: Delivery, now: dt.datetime
 ) -> AnswerReport:
-    """Process one message from an `iaj.answers.<partner>` topic, and commit."""
+    """Process one message from an `iaj.answers.<partner>` topic. The caller commits."""
+    (report,) = await handle_answers(uow, [(raw, delivery)], now)
+    return report
+
+
+def _decode(raw: bytes) -> AnswerEnvelope | MalformedMessage:
+    try:
+        return decode_answer_envelope(raw)
+    except MalformedMessage as exc:
+        return exc
+
+
+async def _load_rounds(uow: UnitOfWork, round_ids: set[str]) -> dict[str, _RoundContext]:
+    if not round_ids:
+        return {}
+    # Locked (PostgreSQL) so that two service instances handling the last two answers of one
+    # round, from two partners' topics, see each other's answer and one completes the round.
+    # Sorted, so two instances locking overlapping batches cannot deadlock.
+    rows = (
+        await uow.session.scalars(
+            select(RoundRow)
+            .where(RoundRow.id.in_(sorted(round_ids)))
+            .order_by(RoundRow.id)
+            .with_for_update()
+        )
+    ).all()
+    contexts = {row.id: _RoundContext(row, []) for row in rows}
+    questions = await uow.session.scalars(
+        select(QuestionRow).where(QuestionRow.round_id.in_(list(contexts)))
+    )
+    for question in questions:
+        contexts[question.round_id].questions.append(question)
+    return contexts
+
+
+async def _handle_one(
+    uow: UnitOfWork,
+    raw: bytes,
+    delivery: Delivery,
+    envelope: AnswerEnvelope | MalformedMessage,
+    rounds: dict[str, _RoundContext],
+    now: dt.datetime,
+) -> AnswerReport:
     report = AnswerReport()
     topic_partner = partner_of_answer_topic(delivery.topic)
-    try:
-        envelope = decode_answer_envelope(raw)
-    except MalformedMessage as exc:
+    if isinstance(envelope, MalformedMessage):
         if await claim(uow, delivery.position, delivery.topic, now):
             dead_letter(
                 uow,
                 delivery,
                 raw,
-                reason=exc.reason,
-                detail=exc.detail,
+                reason=envelope.reason,
+                detail=envelope.detail,
                 partner=topic_partner,
                 now=now,
             )
-            await uow.commit()
             report.dead_lettered = True
         else:
             report.duplicate = True
@@ -75,8 +142,7 @@ async def handle_answer(
     if not await claim(uow, f"answer:{envelope.message_id}", delivery.topic, now):
         report.duplicate = True
         return report
-    await _process(uow, envelope, topic_partner, report, now)
-    await uow.commit()
+    await _process(uow, envelope, topic_partner, rounds.get(str(envelope.round_id)), report, now)
     return report
 
 
@@ -84,6 +150,7 @@ async def _process(
     uow: UnitOfWork,
     envelope: AnswerEnvelope,
     topic_partner: Partner | None,
+    context: _RoundContext | None,
     report: AnswerReport,
     now: dt.datetime,
 ) -> None:
@@ -93,21 +160,12 @@ async def _process(
     if envelope.partner is not topic_partner:
         refuse.all(RefusalReason.WRONG_PARTNER, "partner")
         return
-    # Locked (PostgreSQL) so that two service instances handling the last two answers of one
-    # round, from two partners' topics, see each other's answer and one completes the round.
-    round_row = await uow.session.get(RoundRow, str(envelope.round_id), with_for_update=True)
-    if round_row is None:
+    if context is None:
         refuse.all(RefusalReason.UNKNOWN_QUESTION, "round_id")
         return
+    round_row = context.row
     refuse.colour = Colour(round_row.colour)
-    questions = {
-        q.id: q
-        for q in await uow.session.scalars(
-            select(QuestionRow)
-            .where(QuestionRow.round_id == round_row.id)
-            .where(QuestionRow.partner == topic_partner.value)
-        )
-    }
+    questions = {q.id: q for q in context.questions if q.partner == topic_partner.value}
     seen: set[str] = set()
     newly_answered: list[tuple[QuestionRow, AnswerItem]] = []
     for item in envelope.answers:
@@ -135,8 +193,9 @@ async def _process(
             newly_answered.append((question, answer))
             report.accepted += 1
     if newly_answered:
-        report.issued = await _resolve_dependents(uow, round_row, newly_answered, now)
-        report.completed = await complete_if_done(uow, round_row, now)
+        report.issued = await _resolve_dependents(uow, context, newly_answered, now)
+        if not any(q.status in _PENDING for q in context.questions):
+            report.completed = await complete_round(uow, round_row, Completion.COMPLETE, now)
 
 
 def _store(
@@ -176,18 +235,12 @@ def _record_late(
 
 async def _resolve_dependents(
     uow: UnitOfWork,
-    round_row: RoundRow,
+    context: _RoundContext,
     answered: Sequence[tuple[QuestionRow, AnswerItem]],
     now: dt.datetime,
 ) -> int:
     """Open (and issue) or drop the questions that waited on these answers."""
-    waiting = (
-        await uow.session.scalars(
-            select(QuestionRow)
-            .where(QuestionRow.round_id == round_row.id)
-            .where(QuestionRow.status == QuestionStatus.WAITING)
-        )
-    ).all()
+    waiting = [q for q in context.questions if q.status == QuestionStatus.WAITING]
     to_issue = []
     for parent, answer in answered:
         for q in waiting:
@@ -204,8 +257,8 @@ async def _resolve_dependents(
                 q.status = QuestionStatus.NOT_APPLICABLE
                 q.closed_at = now
     if to_issue:
-        case = await get_case(uow, round_row.case_id)
-        issue_question_sets(uow, round_row, case, to_issue, now)
+        case = await get_case(uow, context.row.case_id)
+        issue_question_sets(uow, context.row, case, to_issue, now)
     return len(to_issue)
 
 

@@ -30,26 +30,13 @@ from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
 from handlers.states import QuestionStatus, RoundState
 
-__all__ = ["complete_if_done", "complete_round", "expire_overdue"]
+__all__ = ["complete_round", "expire_overdue"]
 
 _OUTCOME = {
     QuestionStatus.ANSWERED: OutcomeStatus.ANSWERED,
     QuestionStatus.EXPIRED: OutcomeStatus.EXPIRED,
     QuestionStatus.NOT_APPLICABLE: OutcomeStatus.NOT_APPLICABLE,
 }
-
-
-async def complete_if_done(uow: UnitOfWork, round_row: RoundRow, now: dt.datetime) -> bool:
-    """Complete the round if no question is open or waiting. Caller commits."""
-    pending = await uow.session.scalar(
-        select(QuestionRow.id)
-        .where(QuestionRow.round_id == round_row.id)
-        .where(QuestionRow.status.in_([QuestionStatus.OPEN, QuestionStatus.WAITING]))
-        .limit(1)
-    )
-    if pending is not None:
-        return False
-    return await complete_round(uow, round_row, Completion.COMPLETE, now)
 
 
 async def expire_overdue(uow: UnitOfWork, now: dt.datetime) -> list[str]:
@@ -61,6 +48,9 @@ async def expire_overdue(uow: UnitOfWork, now: dt.datetime) -> list[str]:
             .where(RoundRow.deadline <= now)
             .order_by(RoundRow.deadline)
             .limit(200)
+            # Rounds first, then their questions, as the answer consumer locks them: a round
+            # whose answers are being processed right now is expired on the next pass.
+            .with_for_update(skip_locked=True)
         )
     ).all()
     done = []

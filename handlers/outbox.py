@@ -6,6 +6,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.db.tables import OutboxRow
+from broker.db.uow import OUTBOX_WRITTEN
 from contracts.messages import utc_now
 
 __all__ = ["enqueue", "enqueue_raw"]
@@ -39,6 +40,7 @@ def enqueue_raw(
     key: bytes,
     headers: dict[str, str],
 ) -> None:
+    session.info[OUTBOX_WRITTEN] = True
     session.add(
         OutboxRow(
             message_id=message_id,

@@ -178,27 +178,30 @@ class ObjectCount:
 
 class CpuClock:
     """Wall time and CPU time between `start()` and `stop()`: this process (all threads),
-    its main thread (the event loop), and optionally another process (the broker)."""
+    its main thread (the event loop), and other processes by name (the broker, the adapters)."""
 
-    def __init__(self, other_pid: int | None = None) -> None:
-        self._other = other_pid
-        self._start = (0.0, 0.0, 0.0, 0.0)
+    def __init__(self, others: Mapping[str, int] | None = None) -> None:
+        self._others = dict(others or {})
+        self._start: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self._others_start: dict[str, float] = {}
         self.wall_seconds = self.cpu_seconds = self.main_thread_cpu_seconds = 0.0
-        self.other_cpu_seconds = 0.0
+        self.other_cpu_seconds: dict[str, float] = {}
 
-    def _now(self) -> tuple[float, float, float, float]:
-        other = 0.0 if self._other is None else process_cpu_seconds(self._other)
-        return time.perf_counter(), time.process_time(), time.thread_time(), other
+    def _now(self) -> tuple[tuple[float, float, float], dict[str, float]]:
+        others = {name: process_cpu_seconds(pid) for name, pid in self._others.items()}
+        return (time.perf_counter(), time.process_time(), time.thread_time()), others
 
     def start(self) -> None:
-        self._start = self._now()
+        self._start, self._others_start = self._now()
 
     def stop(self) -> None:
-        now = self._now()
+        now, others = self._now()
         self.wall_seconds, self.cpu_seconds, self.main_thread_cpu_seconds = (
             now[i] - self._start[i] for i in range(3)
         )
-        self.other_cpu_seconds = now[3] - self._start[3]
+        self.other_cpu_seconds = {
+            name: seconds - self._others_start.get(name, 0.0) for name, seconds in others.items()
+        }
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -84,7 +84,7 @@ def run_report(
             "python_process_s": round(clock.cpu_seconds, 3),
             "python_event_loop_thread_s": round(clock.main_thread_cpu_seconds, 3),
             "python_other_threads_s": round(clock.cpu_seconds - clock.main_thread_cpu_seconds, 3),
-            "tansu_s": round(clock.other_cpu_seconds, 3),
+            **{f"{name}_s": round(v, 3) for name, v in clock.other_cpu_seconds.items()},
         },
         "memory": _memory(
             heap, objects, pipeline.rounds, memory_peaks, tansu_after_pipeline, tansu_after_baseline
@@ -102,7 +102,9 @@ def _memory(
     tansu_after_baseline: Mapping[str, int],
 ) -> dict[str, Any]:
     return {
+        # The municipal service (with the benchmark's driver) is the "python" process.
         "python_rss_peak_kib": peaks.get("python", 0),  # sampled during the timed rounds
+        "adapters_rss_peak_kib": peaks.get("adapters", 0),  # the 14 adapters' own process
         "python_ru_maxrss_kib": ru_maxrss_kib(),  # whole process life, up to this run's end
         "tansu_rss_peak_kib": peaks.get("tansu", 0),  # sampled during the timed rounds
         "tansu_vmhwm_kib_after_pipeline": tansu_after_pipeline.get("VmHWM", 0),
@@ -167,7 +169,8 @@ def print_tables(doc: Mapping[str, Any], console: Console) -> None:
     for column in ("pipeline msg/s", "baseline msg/s", "ratio"):
         speed.add_column(column, justify="right")
     memory = Table(title="Memory")
-    columns = ("database", "youths", "python RSS peak", "tansu RSS peak", "objects Δ/round")
+    columns: tuple[str, ...] = ("database", "youths", "service RSS peak", "adapters RSS peak")
+    columns = (*columns, "tansu RSS peak", "objects Δ/round")
     for column in (*columns, "heap Δ (traced rounds)", "heap Δ/round"):
         memory.add_column(column, justify="right")
     for run in doc["runs"]:
@@ -187,6 +190,7 @@ def print_tables(doc: Mapping[str, Any], console: Console) -> None:
             run["database"],
             str(run["youths"]),
             _mib(mem["python_rss_peak_kib"]),
+            _mib(mem.get("adapters_rss_peak_kib", 0)),
             _mib(mem["tansu_rss_peak_kib"]),
             f"{mem['python_objects']['gc_tracked_growth_per_round']:+.1f}",
             "-"

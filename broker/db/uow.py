@@ -6,13 +6,18 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-__all__ = ["UnitOfWork"]
+__all__ = ["OUTBOX_WRITTEN", "UnitOfWork"]
+
+# Set in a session's info by handlers.outbox when it adds a row: the relay then has work.
+OUTBOX_WRITTEN = "iaj_outbox_written"
 
 
 class UnitOfWork:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._factory = session_factory
         self._session: AsyncSession | None = None
+        # True once a commit included outbox rows: then the relay has something to send.
+        self.committed_outbox = False
 
     @property
     def session(self) -> AsyncSession:
@@ -39,3 +44,6 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+        self.committed_outbox = self.committed_outbox or bool(
+            self.session.info.pop(OUTBOX_WRITTEN, False)
+        )

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
+import broker.service
+from broker.db.migrate import upgrade
+from broker.db.tables import OutboxRow
+from broker.db.uow import UnitOfWork
 from broker.service import MunicipalService
+from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner
-from contracts.messages import QuestionSet, RefusalNotice
-from contracts.topics import DEADLETTER, answer_topic, refusal_topic
-from contracts.wire import decode
+from contracts.messages import PartnerAnswer, QuestionSet, RefusalNotice
+from contracts.topics import DEADLETTER, answer_topic, question_topic, refusal_topic
+from contracts.wire import decode, encode
+from handlers.answers import AnswerReport
+from handlers.dead_letters import Delivery
 from handlers.rounds import OpenRound
 from tests.integration.broker.conftest import add_case
 from tests.integration.broker.dbcheck import all_text, count
@@ -106,3 +115,56 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_answer_still_proce
     assert letters[0].value == b"\x00not json at all", "the dead letter keeps the bytes"
     assert await count(service.sessions, "dead_letters") == 2
     assert await count(service.sessions, "answers") == 1
+
+
+async def test_a_message_that_fails_inside_a_batch_costs_only_itself(
+    settings: ServiceSettings, clean_kafka: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug triggered by one message rolls its whole batch back; the batch is then processed
+    one message at a time, so the failing one is dead-lettered and the others still count."""
+    service = MunicipalService(settings)  # started below, once the answers wait on Kafka
+    await upgrade(service.engine)
+    case_id = await add_case(service)
+    await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor="test"))
+    async with service.sessions() as session:
+        payloads = await session.scalars(
+            select(OutboxRow.payload).where(OutboxRow.topic == question_topic(Partner.LEERPLICHT))
+        )
+        (leerplicht,) = [decode(p) for p in payloads]
+    assert isinstance(leerplicht, QuestionSet)
+    answers = tuple(permitted_answer(q) for q in leerplicht.questions)
+    envelope = {
+        "round_id": leerplicht.round_id,
+        "correlation_id": leerplicht.correlation_id,
+        "policy": leerplicht.policy,
+        "partner": Partner.LEERPLICHT,
+        "in_reply_to": leerplicht.message_id,
+        "answers": answers,
+    }
+    poisoned, good = PartnerAnswer(**envelope), PartnerAnswer(**envelope)
+    async with FakePartners(clean_kafka, partners=[Partner.LEERPLICHT]) as partners:
+        for message in (poisoned, good):  # one partition, one after the other: one batch
+            await partners.send(Partner.LEERPLICHT, encode(message), leerplicht.round_id)
+
+    batches: list[int] = []
+    real = broker.service.handle_answers
+
+    async def failing_on_the_poisoned(
+        uow: UnitOfWork, messages: list[tuple[bytes, Delivery]], now: dt.datetime
+    ) -> list[AnswerReport]:
+        batches.append(len(messages))
+        if any(str(poisoned.message_id).encode() in raw for raw, _ in messages):
+            raise RuntimeError("a bug this message triggers")
+        return await real(uow, messages, now)
+
+    monkeypatch.setattr(broker.service, "handle_answers", failing_on_the_poisoned)
+    async with service:
+        letters = await read_topic(clean_kafka, DEADLETTER, 1)
+        await asyncio.sleep(0.5)
+        assert await count(service.sessions, "answers") == len(answers), "the good one counted"
+    assert batches[0] == 2, "both messages arrived in one batch"
+    assert batches[1:] == [1, 1], "after the failure: one by one"
+    assert dict(letters[0].headers)["dlq_reason"] == b"processing_error"
+    assert letters[0].value == encode(poisoned)
+    assert await count(service.sessions, "dead_letters") == 1
+    await service.engine.dispose()
