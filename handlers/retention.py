@@ -5,6 +5,9 @@
 Purging deletes the case with everything that refers to it: family members, rounds, questions,
 answers, refusal and late-answer records. The processing log keeps its entries (they name no
 one: case ids only) and records the purge itself.
+
+The same run keeps the operational tables small: sent outbox messages, inbox entries that no
+redelivery can need any more, and old dead-letter records.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from sqlalchemy import delete, func, or_, select
 from broker.db.tables import (
     AnswerRow,
     CaseRow,
+    DeadLetterRow,
     FamilyMemberRow,
+    InboxRow,
     LateAnswerRow,
     OutboxRow,
     ProcessingLogRow,
@@ -30,11 +35,24 @@ from handlers.cases import get_case
 from handlers.errors import CaseRejected
 from handlers.processing_log import log_processing
 
-__all__ = ["AFTER_LAST_PROCESSING", "AFTER_UITSTROOM", "due_for_purge", "purge", "record_uitstroom"]
+__all__ = [
+    "AFTER_LAST_PROCESSING",
+    "AFTER_UITSTROOM",
+    "DEAD_LETTERS_KEPT",
+    "INBOX_KEPT",
+    "due_for_purge",
+    "purge",
+    "record_uitstroom",
+]
 
 AFTER_UITSTROOM = dt.timedelta(days=365)
 AFTER_LAST_PROCESSING = dt.timedelta(days=5 * 365)
 OUTBOX_KEPT_AFTER_SENDING = dt.timedelta(days=1)
+# An inbox entry guards against a redelivery, which Kafka can make only while it still holds
+# the message: longer than the transport topics' retention (14 days, broker.deploy_topics).
+INBOX_KEPT = dt.timedelta(days=30)
+# What `iaj status` counts; the bytes themselves stay 7 days on iaj.deadletter.
+DEAD_LETTERS_KEPT = dt.timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -98,6 +116,10 @@ async def purge(uow: UnitOfWork, due: list[PurgeDue], *, actor: str, now: dt.dat
     """
     await uow.session.execute(
         delete(OutboxRow).where(OutboxRow.sent_at < now - OUTBOX_KEPT_AFTER_SENDING)
+    )
+    await uow.session.execute(delete(InboxRow).where(InboxRow.processed_at < now - INBOX_KEPT))
+    await uow.session.execute(
+        delete(DeadLetterRow).where(DeadLetterRow.received_at < now - DEAD_LETTERS_KEPT)
     )
     for item in due:
         rounds = select(RoundRow.id).where(RoundRow.case_id == item.case_id)

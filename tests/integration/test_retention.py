@@ -8,13 +8,20 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broker.db.tables import CaseRow, ProcessingLogRow
+from broker.db.tables import CaseRow, DeadLetterRow, InboxRow, ProcessingLogRow
 from broker.db.uow import UnitOfWork
+from broker.deploy_topics import TRANSPORT_RETENTION, topic_specs
 from contracts.enums import Colour, District, Track
 from contracts.policy import haarlem_policy
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 from handlers.errors import CaseRejected
-from handlers.retention import due_for_purge, purge, record_uitstroom
+from handlers.retention import (
+    DEAD_LETTERS_KEPT,
+    INBOX_KEPT,
+    due_for_purge,
+    purge,
+    record_uitstroom,
+)
 from handlers.rounds import OpenRound, open_round
 from tests.integration.broker.dbcheck import all_text
 
@@ -115,3 +122,36 @@ async def test_no_round_after_uitstroom(sessions: async_sessionmaker[AsyncSessio
                 now=NOW,
                 deadline=dt.timedelta(days=10),
             )
+
+
+async def test_the_purge_also_drops_inbox_entries_and_dead_letters_no_one_needs(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    def at(days_ago: int) -> dt.datetime:
+        return NOW - dt.timedelta(days=days_ago)
+
+    async with UnitOfWork(sessions) as uow:
+        for key, days_ago in (("old", INBOX_KEPT.days + 1), ("recent", INBOX_KEPT.days - 1)):
+            uow.session.add(
+                InboxRow(message_key=key, topic="iaj.answers.cjg", processed_at=at(days_ago))
+            )
+        for detail, days_ago in (("old", DEAD_LETTERS_KEPT.days + 1), ("recent", 1)):
+            uow.session.add(
+                DeadLetterRow(
+                    topic="iaj.answers.cjg",
+                    partner="cjg",
+                    reason="not_json",
+                    detail=detail,
+                    received_at=at(days_ago),
+                )
+            )
+        await uow.commit()
+    await _purge(sessions)
+    async with sessions() as session:
+        assert list(await session.scalars(select(InboxRow.message_key))) == ["recent"]
+        assert list(await session.scalars(select(DeadLetterRow.detail))) == ["recent"]
+
+
+def test_inbox_entries_outlive_every_message_kafka_could_deliver_again() -> None:
+    assert INBOX_KEPT > TRANSPORT_RETENTION
+    assert all(spec.retention < INBOX_KEPT for spec in topic_specs())
