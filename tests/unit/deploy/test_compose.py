@@ -7,6 +7,8 @@ Kafka properties, the Dockerfile and .env.example.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +227,20 @@ def test_the_image_installs_the_project_and_runs_unprivileged() -> None:
     assert "install -d -o iaj" in dockerfile  # the adapter's state dir belongs to that user
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert {".env", ".venv", ".git"} <= set(ignored)
+
+
+def test_the_compose_file_is_valid_against_the_compose_specification(tmp_path: Path) -> None:
+    """The schema `docker compose` itself validates against (vendored by check-jsonschema);
+    a broken file fails here, and a deliberately broken copy proves the check can fail."""
+    check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec"]
+    valid = subprocess.run(
+        [*check, str(ROOT / "docker-compose.yml")], capture_output=True, text=True, check=False
+    )
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(
+        (ROOT / "docker-compose.yml").read_text().replace("depends_on:", "depends_upon:", 1)
+    )
+    invalid = subprocess.run([*check, str(broken)], capture_output=True, text=True, check=False)
+    assert invalid.returncode == 1, invalid.stdout + invalid.stderr
+    assert "depends_upon" in invalid.stdout
