@@ -183,9 +183,10 @@ def partner_broker() -> KafkaBroker:
         RefusalNotice,
         group=_PARTNER_GROUP,
         title="refusals",
-        description="Why the municipality did not accept an answer item. The reference "
-        "adapter checks every answer before sending, so it should never see one; it does not "
-        "read this topic yet.",
+        description="Why the municipality did not accept an answer item (reason and field, "
+        "never content). The reference adapter checks every answer before sending, so a "
+        "notice means the two sides disagree; it reads this topic with the same consumer as "
+        "its questions and shows the notices in `iaj adapter status`.",
     )
     broker.publisher(
         ANSWERS,

@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from contracts import Policy
-from contracts.topics import question_topic
+from contracts.topics import question_topic, refusal_topic
 from partner_adapters.answering import AnsweringOutcome, receive
 from partner_adapters.delivery import Send, deliver_outbox
 from partner_adapters.kafka_io import consumer_group, make_kafka_broker, sender
@@ -29,6 +29,7 @@ from partner_adapters.loading import load_lookup
 from partner_adapters.lookup import Lookup
 from partner_adapters.lookup_runner import LookupRetry
 from partner_adapters.policy_guard import local_policy
+from partner_adapters.refusal_notices import receive_refusal_notice
 from partner_adapters.settings import AdapterSettings
 from partner_adapters.state import AdapterStore, KafkaPosition
 
@@ -121,25 +122,28 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
             await runtime.store.close()
             runtime.store = None
 
+    # One consumer for both topics: a second group member per adapter would double the
+    # rebalances, and a refusal notice is rare.
     @broker.subscriber(
         question_topic(partner),
+        refusal_topic(partner),
         group_id=consumer_group(settings),
         auto_offset_reset="earliest",  # a new adapter answers what was asked before it started
         ack_policy=AckPolicy.MANUAL,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
-        title=f"questions for {partner.value}",
+        title=f"questions and refusal notices for {partner.value}",
     )
-    async def on_question_set(message: KafkaMessage) -> None:
+    async def on_message(message: KafkaMessage) -> None:
         store, lookup, policy = runtime.require()
+        position = _position(message.raw_message)
         try:
+            if position is not None and position.topic == refusal_topic(partner):
+                await receive_refusal_notice(message.body, store, partner, position=position)
+                await message.ack()
+                return
             outcome = await receive(
-                message.body,
-                lookup,
-                store,
-                position=_position(message.raw_message),
-                policy=policy,
-                retry=retry,
+                message.body, lookup, store, position=position, policy=policy, retry=retry
             )
             await send_recorded()
         except Exception:

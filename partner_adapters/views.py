@@ -125,6 +125,18 @@ def status_json(status: AdapterStatus) -> dict[str, Any]:
         "rejected": status.rejected,
         "lookup_failures": status.lookup_failures,
         "undelivered": status.undelivered,
+        "refused_by_municipality": status.refused_by_municipality,
+        "recent_municipal_refusals": [
+            {
+                "at": r.at.isoformat(),
+                "answer_message_id": str(r.in_reply_to),
+                "question_id": None if r.question_id is None else str(r.question_id),
+                "reason": r.reason,
+                "field": r.field,
+                "explanation": r.explanation,
+            }
+            for r in status.recent_municipal_refusals
+        ],
         "recent_refusals": [
             {
                 "at": r.at.isoformat(),
@@ -179,6 +191,7 @@ def status_view(data: dict[str, Any]) -> Group:
         ("messages rejected (other partner, malformed, late)", data["rejected"]),
         ("lookup failures", data["lookup_failures"]),
         ("answers recorded, not yet sent", data["undelivered"]),
+        ("answers refused by the municipality", data["refused_by_municipality"]),
     ):
         counts.add_row(label, str(value))
     parts: list[Table] = [counts]
@@ -195,6 +208,20 @@ def status_view(data: dict[str, Any]) -> Group:
                 r["source"],
             )
         parts.append(refusals)
+    if data["recent_municipal_refusals"]:
+        municipal = Table(title="Most recent refusals by the municipality (iaj.refusals)")
+        for column in ("at", "answer message", "question", "reason", "field", "explanation"):
+            municipal.add_column(column, overflow="fold")
+        for r in data["recent_municipal_refusals"]:
+            municipal.add_row(
+                r["at"][:16],
+                r["answer_message_id"],
+                r["question_id"] or "",
+                Text(r["reason"], style="red"),
+                r["field"] or "",
+                Text(r["explanation"]),
+            )
+        parts.append(municipal)
     if data["recent_rejections"]:
         rejections = Table(title="Most recent rejected messages")
         for column in ("at", "reason", "detail", "message id"):

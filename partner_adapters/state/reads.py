@@ -17,6 +17,7 @@ from partner_adapters.state.records import (
     KafkaPosition,
     LookupFailure,
     LookupFailureRecord,
+    MunicipalRefusalRecord,
     OpenQuestion,
     OutboxEntry,
     Refusal,
@@ -189,9 +190,11 @@ async def status(
         rejected=await _count(db, "SELECT count(*) FROM rejections"),
         lookup_failures=await _count(db, "SELECT count(*) FROM lookup_failures"),
         undelivered=await _count(db, "SELECT count(*) FROM outbox WHERE sent_at IS NULL"),
+        refused_by_municipality=await _count(db, "SELECT count(*) FROM municipal_refusals"),
         recent_refusals=await _recent_refusals(db, recent),
         recent_rejections=await _recent_rejections(db, recent),
         recent_lookup_failures=await _recent_lookup_failures(db, recent),
+        recent_municipal_refusals=await _recent_municipal_refusals(db, recent),
     )
 
 
@@ -245,4 +248,26 @@ async def _recent_lookup_failures(
     )
     return [
         LookupFailureRecord(parse_ts(r[0]), UUID(r[1]), LookupFailure(r[2], r[3])) for r in rows
+    ]
+
+
+async def _recent_municipal_refusals(
+    db: aiosqlite.Connection, limit: int
+) -> list[MunicipalRefusalRecord]:
+    rows = await _all(
+        db,
+        "SELECT at, in_reply_to, question_id, reason, field, explanation "
+        "FROM municipal_refusals ORDER BY at DESC, rowid DESC LIMIT ?",
+        (limit,),
+    )
+    return [
+        MunicipalRefusalRecord(
+            at=parse_ts(r[0]),
+            in_reply_to=UUID(r[1]),
+            question_id=None if r[2] is None else UUID(r[2]),
+            reason=r[3],
+            field=r[4],
+            explanation=r[5],
+        )
+        for r in rows
     ]

@@ -28,6 +28,7 @@ __all__ = [
     "KafkaPosition",
     "LookupFailure",
     "LookupFailureRecord",
+    "MunicipalRefusalRecord",
     "OpenQuestion",
     "OutboxEntry",
     "Refusal",
@@ -74,6 +75,18 @@ class Refusal:
     def from_error(cls, error: AnswerRefused, source: RefusalSource) -> Refusal:
         field = None if error.field is None else str(error.field)
         return cls(error.question_id, error.question_key, error.reason.value, field, source)
+
+
+@dataclass(frozen=True, slots=True)
+class MunicipalRefusalRecord:
+    """The municipality did not accept (part of) an answer this adapter sent, and said why."""
+
+    at: dt.datetime
+    in_reply_to: UUID  # the answer message
+    question_id: UUID | None
+    reason: str
+    field: str | None
+    explanation: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +186,8 @@ class AdapterStatus:
     rejected: int
     lookup_failures: int
     undelivered: int
+    refused_by_municipality: int = 0
     recent_refusals: Sequence[RefusalRecord] = field(default_factory=tuple)
     recent_rejections: Sequence[RejectionRecord] = field(default_factory=tuple)
     recent_lookup_failures: Sequence[LookupFailureRecord] = field(default_factory=tuple)
+    recent_municipal_refusals: Sequence[MunicipalRefusalRecord] = field(default_factory=tuple)

@@ -83,6 +83,19 @@ CREATE TABLE IF NOT EXISTS lookup_failures (
     attempts        INTEGER NOT NULL
 );
 
+-- The municipality's refusal notices (iaj.refusals.<partner>): which answer, which question,
+-- why. Like every refusal record, never content. The notice's id makes a re-read a no-op.
+CREATE TABLE IF NOT EXISTS municipal_refusals (
+    message_id  TEXT PRIMARY KEY,
+    at          TEXT NOT NULL,
+    round_id    TEXT NOT NULL,
+    in_reply_to TEXT NOT NULL,
+    question_id TEXT,
+    reason      TEXT NOT NULL,
+    field       TEXT,
+    explanation TEXT NOT NULL
+);
+
 -- Answers decided but not yet confirmed sent. The payload is cleared once sent.
 CREATE TABLE IF NOT EXISTS outbox (
     message_id      TEXT PRIMARY KEY,

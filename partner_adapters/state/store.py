@@ -20,7 +20,7 @@ from uuid import UUID
 
 import aiosqlite
 
-from contracts import Partner, QuestionSet, encode
+from contracts import Partner, QuestionSet, RefusalNotice, encode
 from partner_adapters.errors import WrongStateFile
 from partner_adapters.state import reads
 from partner_adapters.state.codec import ts
@@ -183,6 +183,26 @@ class AdapterStore:
     ) -> None:
         async with self._transaction() as db:
             await _insert_refusals(db, question_set_id, refusals, at)
+
+    async def record_municipal_refusal(self, notice: RefusalNotice, at: dt.datetime) -> bool:
+        """Keep the municipality's refusal notice; False when it was recorded before."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO municipal_refusals (message_id, at, round_id, "
+                "in_reply_to, question_id, reason, field, explanation) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    str(notice.message_id),
+                    ts(at),
+                    str(notice.round_id),
+                    str(notice.in_reply_to),
+                    None if notice.question_id is None else str(notice.question_id),
+                    notice.reason.value,
+                    notice.field,
+                    notice.explanation[:300],
+                ),
+            )
+            return cursor.rowcount == 1
 
     async def mark_sent(self, message_id: UUID, at: dt.datetime) -> None:
         """The answer is on the topic: forget its content, keep that it was sent."""

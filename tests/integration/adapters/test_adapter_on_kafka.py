@@ -11,11 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
 from broker.kafka_admin import create_topics
-from contracts import AnswerShape, Colour, Partner, YesNo, check_answer, permitted_fields
-from contracts.topics import answer_topic, question_topic
+from contracts import (
+    AnswerShape,
+    Colour,
+    Partner,
+    RefusalNotice,
+    RefusalReason,
+    YesNo,
+    check_answer,
+    encode,
+    permitted_fields,
+)
+from contracts.topics import answer_topic, message_key, question_topic, refusal_topic
 from partner_adapters.answering import AnsweringStatus
 from partner_adapters.cli import app as adapter_cli
 from partner_adapters.reference import OversharingLookup
@@ -35,7 +46,10 @@ MakeSettings = Callable[..., AdapterSettings]
 async def make_settings(
     kafka_bootstrap: str, tmp_path: Path, kafka_group_options: dict[str, int]
 ) -> MakeSettings:
-    await create_topics(kafka_bootstrap, [question_topic(PARTNER), answer_topic(PARTNER)])
+    await create_topics(
+        kafka_bootstrap,
+        [question_topic(PARTNER), answer_topic(PARTNER), refusal_topic(PARTNER)],
+    )
 
     def make(**overrides: object) -> AdapterSettings:
         values: dict[str, object] = {
@@ -104,6 +118,51 @@ async def test_garbage_does_not_stall_the_adapter(
         if r.rejection.position is not None and r.rejection.position.offset == garbage_offset
     ]
     assert [r.reason for r in rejected] == ["not_json"]
+
+
+async def test_a_refusal_notice_from_the_municipality_shows_in_the_status(
+    kafka_bootstrap: str, make_settings: MakeSettings
+) -> None:
+    """The adapter reads `iaj.refusals.<partner>` with the same consumer as its questions: the
+    notice is kept (no content), and question sets are still answered after it."""
+    qs = question_set(PARTNER, Colour.ORANJE)
+    notice = RefusalNotice(
+        round_id=qs.round_id,
+        correlation_id=qs.correlation_id,
+        policy=qs.policy,
+        partner=PARTNER,
+        in_reply_to=uuid.uuid4(),
+        question_id=qs.questions[0].question_id,
+        reason=RefusalReason.FIELD_NOT_PERMITTED,
+        field="domeinen",
+        colour=qs.colour,
+        explanation=RefusalReason.FIELD_NOT_PERMITTED.explanation,
+    )
+    async with (
+        answer_reader(kafka_bootstrap, PARTNER) as reader,
+        running_adapter(make_settings()) as runtime,
+    ):
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                refusal_topic(PARTNER), encode(notice), key=message_key(notice.round_id)
+            )
+        finally:
+            await producer.stop()
+        await publish(kafka_bootstrap, PARTNER, qs)
+        [answer] = await reader.answers_to(qs.message_id)
+        assert runtime.store is not None
+        status = await runtime.store.status(qs.created_at)
+
+    assert answer.in_reply_to == qs.message_id
+    assert status.refused_by_municipality == 1
+    [kept] = status.recent_municipal_refusals
+    assert (kept.in_reply_to, kept.reason, kept.field) == (
+        notice.in_reply_to,
+        "field_not_permitted",
+        "domeinen",
+    )
 
 
 async def test_a_restart_does_not_answer_twice_and_a_re_ask_is_answered(

@@ -82,10 +82,8 @@ def test_the_municipal_document_matches_the_municipal_acls() -> None:
 def test_the_partner_document_matches_the_adapter_and_the_partners_acls(partner: Partner) -> None:
     runtime = build_adapter(AdapterSettings(partner=partner, _env_file=None))
     documented = topics(PARTNER_DOC, "receive", partner)
-    assert real_subscriptions(runtime.broker) == {f"iaj.questions.{partner.value}"}
-    # The refusal topic is documented for partners' own clients; the adapter does not read it
-    # yet (its description says so; change it when the adapter does).
     assert documented == {f"iaj.questions.{partner.value}", f"iaj.refusals.{partner.value}"}
+    assert real_subscriptions(runtime.broker) == documented
     assert documented == acl_topics(partner_user(partner), Operation.READ)
     assert topics(PARTNER_DOC, "send", partner) == acl_topics(
         partner_user(partner), Operation.WRITE
