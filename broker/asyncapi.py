@@ -38,10 +38,10 @@ __all__ = [
     "ASYNCAPI_DOCUMENTS",
     "PARTNER_PARAMETER",
     "asyncapi_document",
+    "expected_asyncapi_files",
     "municipal_broker",
     "partner_broker",
     "render_yaml",
-    "stale_asyncapi_files",
 ]
 
 PARTNER_PARAMETER = "{partner}"
@@ -306,12 +306,6 @@ ASYNCAPI_DOCUMENTS: dict[str, Callable[[], str]] = {
 ASYNCAPI_DIR = Path(__file__).resolve().parent.parent / "docs" / "asyncapi"
 
 
-def stale_asyncapi_files(directory: Path) -> dict[str, str]:
-    """File name -> expected text, for every document in `directory` missing or differing."""
-    stale = {}
-    for name, render in ASYNCAPI_DOCUMENTS.items():
-        text = render()
-        path = directory / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            stale[name] = text
-    return stale
+def expected_asyncapi_files() -> dict[str, str]:
+    """File name in docs/asyncapi -> the exact text it should have."""
+    return {name: render() for name, render in ASYNCAPI_DOCUMENTS.items()}

@@ -134,9 +134,19 @@ def inform(
 
 
 @app.command("list")
-def list_(as_json: JsonOpt = False, database_url: DatabaseUrlOpt = None) -> None:
-    """The netto focus list: name and date of birth, district, track, letter, rounds."""
-    cases = run_db(load_settings(database_url), list_cases)
+def list_(
+    actor: ActorOpt = "iaj-cli", as_json: JsonOpt = False, database_url: DatabaseUrlOpt = None
+) -> None:
+    """The netto focus list: name and date of birth, district, track, letter, rounds.
+
+    Showing it is a processing of personal data: each case shown is logged with the actor."""
+
+    async def work(uow: UnitOfWork) -> list[CaseSummary]:
+        cases = await list_cases(uow, actor=actor)
+        await uow.commit()
+        return cases
+
+    cases = run_db(load_settings(database_url), work)
     if as_json:
         print_json([dataclasses.asdict(c) for c in cases])
         return

@@ -67,7 +67,7 @@ def open_(
         round_id, _ = await open_round(
             uow, policy, request, now=utc_now(), deadline=settings.round_deadline
         )
-        view = await round_view(uow, round_id)
+        view = await round_view(uow, round_id, actor=None)  # opening it is logged already
         await uow.commit()
         return view
 
@@ -104,13 +104,16 @@ def open_(
 @app.command()
 def show(
     round_id: Annotated[str, typer.Argument(metavar="ROUND", help="The round id.")],
+    actor: ActorOpt = "iaj-cli",
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
-    """A round's state, and per partner what was asked and what was answered."""
+    """A round's state, and per partner what was asked and what was answered (logged)."""
 
     async def work(uow: UnitOfWork) -> RoundView:
-        return await round_view(uow, round_id)
+        view = await round_view(uow, round_id, actor=actor)
+        await uow.commit()
+        return view
 
     view = run_db(load_settings(database_url), work)
     if as_json:

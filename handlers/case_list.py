@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from broker.db.tables import CaseRow, FamilyMemberRow, RoundRow
 from broker.db.uow import UnitOfWork
 from contracts.enums import District, Track
+from handlers.processing_log import log_view
 
 __all__ = ["CaseSummary", "list_cases"]
 
@@ -27,8 +28,8 @@ class CaseSummary:
     registered_at: dt.datetime
 
 
-async def list_cases(uow: UnitOfWork) -> list[CaseSummary]:
-    """Every case, oldest registration first."""
+async def list_cases(uow: UnitOfWork, *, actor: str) -> list[CaseSummary]:
+    """Every case, oldest registration first; each one shown is logged. Caller commits."""
     family = (
         select(func.count())
         .select_from(FamilyMemberRow)
@@ -52,7 +53,7 @@ async def list_cases(uow: UnitOfWork) -> list[CaseSummary]:
             rounds.label("rounds"),
         ).order_by(CaseRow.registered_at, CaseRow.id)
     )
-    return [
+    cases = [
         CaseSummary(
             case_id=r.id,
             naam=r.naam,
@@ -66,3 +67,6 @@ async def list_cases(uow: UnitOfWork) -> list[CaseSummary]:
         )
         for r in rows
     ]
+    for case in cases:
+        log_view(uow, actor, "focus list shown (iaj case list)", case_id=case.case_id)
+    return cases

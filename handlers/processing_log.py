@@ -6,7 +6,13 @@ from broker.db.tables import ProcessingLogRow
 from broker.db.uow import UnitOfWork
 from contracts.messages import utc_now
 
-__all__ = ["log_processing"]
+__all__ = ["VIEW_ACTIONS", "log_processing", "log_view"]
+
+# Showing data to an official is a processing to log, but not one that keeps a dossier alive:
+# the retention clock ("5 years after the last processing") ignores these actions.
+CASE_VIEWED = "case_viewed"
+ROUND_VIEWED = "round_viewed"
+VIEW_ACTIONS = frozenset({CASE_VIEWED, ROUND_VIEWED})
 
 
 def log_processing(
@@ -28,3 +34,11 @@ def log_processing(
             purpose=purpose,
         )
     )
+
+
+def log_view(
+    uow: UnitOfWork, actor: str, purpose: str, *, case_id: str, round_id: str | None = None
+) -> None:
+    """An official was shown a case (or one round of it). Caller commits."""
+    action = CASE_VIEWED if round_id is None else ROUND_VIEWED
+    log_processing(uow, actor, action, purpose, case_id=case_id, round_id=round_id)

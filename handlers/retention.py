@@ -33,7 +33,7 @@ from broker.db.tables import (
 from broker.db.uow import UnitOfWork
 from handlers.cases import get_case
 from handlers.errors import CaseRejected
-from handlers.processing_log import log_processing
+from handlers.processing_log import VIEW_ACTIONS, log_processing
 
 __all__ = [
     "AFTER_LAST_PROCESSING",
@@ -79,6 +79,7 @@ async def due_for_purge(uow: UnitOfWork, today: dt.date) -> list[PurgeDue]:
     last = (
         select(ProcessingLogRow.case_id, func.max(ProcessingLogRow.at).label("last"))
         .where(ProcessingLogRow.case_id.is_not(None))
+        .where(ProcessingLogRow.action.not_in(VIEW_ACTIONS))
         .group_by(ProcessingLogRow.case_id)
         .subquery()
     )

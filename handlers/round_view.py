@@ -16,6 +16,7 @@ from broker.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RefusalRow, 
 from broker.db.uow import UnitOfWork
 from contracts.enums import AnswerShape, Colour, Partner
 from handlers.errors import UnknownRound
+from handlers.processing_log import log_view
 from handlers.states import QuestionStatus, RoundState
 
 __all__ = ["QuestionView", "RoundView", "round_view"]
@@ -63,11 +64,14 @@ class RoundView:
         return [p for p, qs in self.by_partner().items() if any(q.status is status for q in qs)]
 
 
-async def round_view(uow: UnitOfWork, round_id: str) -> RoundView:
+async def round_view(uow: UnitOfWork, round_id: str, *, actor: str | None) -> RoundView:
+    """The round as an official sees it; logged when `actor` is given. Caller commits."""
     session = uow.session
     row = await session.get(RoundRow, round_id)
     if row is None:
         raise UnknownRound(f"no round {round_id!r}; `iaj status` counts the rounds there are")
+    if actor is not None:
+        log_view(uow, actor, "round shown (iaj round show)", case_id=row.case_id, round_id=row.id)
     questions = sorted(
         await session.scalars(select(QuestionRow).where(QuestionRow.round_id == round_id)),
         key=lambda q: (_subject_order(q.subject_ref), q.key),

@@ -7,18 +7,27 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker.db.engine import make_engine, make_session_factory
 from broker.db.migrate import upgrade
-from broker.db.tables import AnswerRow, DeadLetterRow, LateAnswerRow, QuestionRow, RefusalRow
+from broker.db.tables import (
+    AnswerRow,
+    DeadLetterRow,
+    LateAnswerRow,
+    ProcessingLogRow,
+    QuestionRow,
+    RefusalRow,
+)
 from broker.db.uow import UnitOfWork
 from contracts.enums import Colour, District, Partner, Track
 from contracts.policy import haarlem_policy
 from handlers.case_list import list_cases
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 from handlers.errors import UnknownRound
+from handlers.processing_log import VIEW_ACTIONS
+from handlers.retention import AFTER_LAST_PROCESSING, due_for_purge
 from handlers.round_view import round_view
 from handlers.rounds import OpenRound, open_round
 from handlers.states import QuestionStatus, RoundState
@@ -148,9 +157,9 @@ async def test_round_view_shows_questions_answers_and_counts(
     round_id = await open_oranje_round(sessions)
     await answer_verwijsindex_and_record_trouble(sessions, round_id)
     async with UnitOfWork(sessions) as uow:
-        view = await round_view(uow, round_id)
+        view = await round_view(uow, round_id, actor=None)
         with pytest.raises(UnknownRound):
-            await round_view(uow, str(uuid.uuid4()))
+            await round_view(uow, str(uuid.uuid4()), actor=None)
     assert (view.colour, view.state, view.completed_at) == (Colour.ORANJE, RoundState.OPEN, None)
     assert view.opened_at == NOW - dt.timedelta(hours=2)
     assert view.deadline == view.opened_at + dt.timedelta(days=10)
@@ -169,6 +178,43 @@ async def test_case_list_counts_family_and_rounds(
 ) -> None:
     await open_oranje_round(sessions)
     async with UnitOfWork(sessions) as uow:
-        [case] = await list_cases(uow)
+        [case] = await list_cases(uow, actor="test")
     assert (case.naam, case.family_members, case.rounds) == ("Vera Overzicht", 1, 1)
     assert case.informed_on == dt.date(2025, 6, 1)
+
+
+async def test_showing_a_case_or_a_round_is_logged_but_keeps_no_dossier_alive(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The convenant logs every provision of data (who, what, which person, why); a look at
+    the list must not restart the 5-year clock of "the last processing"."""
+    round_id = await open_oranje_round(sessions)
+    async with UnitOfWork(sessions) as uow:
+        [case] = await list_cases(uow, actor="regisseur-a")
+        await round_view(uow, round_id, actor="regisseur-b")
+        await uow.commit()
+    async with sessions() as session:
+        entries = (
+            await session.execute(
+                select(ProcessingLogRow.actor, ProcessingLogRow.action, ProcessingLogRow.case_id)
+                .where(ProcessingLogRow.action.in_(VIEW_ACTIONS))
+                .order_by(ProcessingLogRow.id)
+            )
+        ).all()
+    assert [tuple(e) for e in entries] == [
+        ("regisseur-a", "case_viewed", case.case_id),
+        ("regisseur-b", "round_viewed", case.case_id),
+    ]
+
+    # Five years and a day after registration and round, the views of today do not count.
+    later = NOW.date() + AFTER_LAST_PROCESSING + dt.timedelta(days=1)
+    async with sessions() as session:
+        await session.execute(
+            update(ProcessingLogRow)
+            .where(ProcessingLogRow.action.not_in(VIEW_ACTIONS))
+            .values(at=NOW - dt.timedelta(days=1))
+        )
+        await session.commit()
+    async with UnitOfWork(sessions) as uow:
+        due = await due_for_purge(uow, later)
+    assert [d.case_id for d in due] == [case.case_id]
