@@ -191,9 +191,9 @@ async def _from_database(service: MunicipalService) -> tuple[dict[str, int], int
     async with UnitOfWork(service.sessions) as uow:
         session = uow.session
         states = dict(
-            (await session.execute(select(RoundRow.state, func.count()).group_by(RoundRow.state)))
-            .tuples()
-            .all()
+            (
+                await session.execute(select(RoundRow.state, func.count()).group_by(RoundRow.state))
+            ).all()
         )
         answers = await session.scalar(select(func.count()).select_from(AnswerRow)) or 0
         spans = (

@@ -77,15 +77,22 @@ class FakePartners:
     ) -> list[QuestionSet]:
         async def collect() -> list[QuestionSet]:
             while not until(self.received):
-                batch = await self._consumer.getmany(timeout_ms=200)
-                for records in batch.values():
-                    for record in records:
-                        message = decode(record.value)
-                        assert isinstance(message, QuestionSet)
-                        self.received.append(message)
+                await self.poll(wait=0.2)
             return self.received
 
         return await asyncio.wait_for(collect(), within)
+
+    async def poll(self, wait: float) -> list[QuestionSet]:
+        """Read what arrived on the question topics within `wait` seconds; returns it."""
+        new: list[QuestionSet] = []
+        batch = await self._consumer.getmany(timeout_ms=int(wait * 1000))
+        for records in batch.values():
+            for record in records:
+                message = decode(record.value)
+                assert isinstance(message, QuestionSet)
+                new.append(message)
+        self.received += new
+        return new
 
     async def send(self, partner: Partner, payload: bytes, round_id: uuid.UUID) -> None:
         await self.producer.send_and_wait(answer_topic(partner), payload, key=message_key(round_id))
