@@ -54,13 +54,9 @@ class ServiceHalted(RuntimeError):
     """The database stayed unreachable: the service stops rather than skip a message."""
 
 
-async def _raw_body(msg: KafkaMessage) -> bytes:
+async def _raw_bodies(msg: KafkaMessage) -> list[bytes]:
     # Our handlers parse the bytes themselves: a poison message must reach them, not fail
     # in a decoder before any handler can dead-letter it.
-    return bytes(msg.body)
-
-
-async def _raw_bodies(msg: KafkaMessage) -> list[bytes]:
     return [bytes(body) for body in msg.body]
 
 
@@ -87,39 +83,38 @@ class MunicipalService:
         self._subscribe()
 
     def _subscribe(self) -> None:
-        common = {
-            "group_id": self.settings.consumer_group,
-            "ack_policy": AckPolicy.MANUAL,
-            "auto_offset_reset": "earliest",
-            "decoder": _raw_body,
-            "session_timeout_ms": self.settings.consumer_session_timeout_ms,
-            "heartbeat_interval_ms": self.settings.consumer_heartbeat_interval_ms,
-        }
-        answer_topics = [answer_topic(p) for p in Partner]
+        topics = [answer_topic(p) for p in Partner] + [COMMANDS_TOPIC]
 
-        # Answers come in batches: one transaction (one commit, one fsync) per batch instead
-        # of per message is what lets the service keep up with 14 partners at once.
-        @self.broker.subscriber(  # type: ignore[call-overload, untyped-decorator]
-            *answer_topics,
-            **{**common, "decoder": _raw_bodies},
+        # One consumer for answers and commands: a single group member per instance, so a
+        # restart or a new instance costs one rebalance, not two. Messages come in batches:
+        # one transaction (one commit) per batch of answers is what lets the service keep up
+        # with 14 partners at once; commands, rare, are handled one by one.
+        @self.broker.subscriber(
+            *topics,
+            group_id=self.settings.consumer_group,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            decoder=_raw_bodies,
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
             batch=True,
             max_records=self.settings.answer_batch_size,
             batch_timeout_ms=_BATCH_WAIT_MS,
         )
-        async def on_answers(bodies: list[bytes], msg: KafkaMessage) -> None:
-            await self._consume_answers(msg, list(zip(bodies, _deliveries(msg), strict=True)))
-
-        @self.broker.subscriber(COMMANDS_TOPIC, **common)  # type: ignore[call-overload, untyped-decorator]
-        async def on_command(body: bytes, msg: KafkaMessage) -> None:
-            await self._consume_one(body, _deliveries(msg)[0], self._on_command)
+        async def on_messages(bodies: list[bytes], msg: KafkaMessage) -> None:
+            messages = list(zip(bodies, _deliveries(msg), strict=True))
+            answers = [m for m in messages if m[1].topic != COMMANDS_TOPIC]
+            if answers:
+                await self._consume_answers(answers)
+            for body, delivery in messages:
+                if delivery.topic == COMMANDS_TOPIC:
+                    await self._consume_one(body, delivery, self._on_command)
             await msg.ack()
 
-    async def _consume_answers(
-        self, msg: KafkaMessage, messages: list[tuple[bytes, Delivery]]
-    ) -> None:
-        """Process a batch in one transaction, then acknowledge it. If the batch fails for
-        any reason but an unreachable database, nothing of it was kept: its messages are
-        processed again one by one, so only the one that fails is dead-lettered."""
+    async def _consume_answers(self, messages: list[tuple[bytes, Delivery]]) -> None:
+        """Process a batch in one transaction. If the batch fails for any reason but an
+        unreachable database, nothing of it was kept: its messages are processed again one
+        by one, so only the one that fails is dead-lettered."""
         try:
             await self._transact(lambda uow: self._on_answers(uow, messages))
         except ServiceHalted:
@@ -134,7 +129,6 @@ class MunicipalService:
                 await self._consume_one(
                     body, delivery, lambda uow, b, d: self._on_answers(uow, [(b, d)])
                 )
-        await msg.ack()
 
     async def _consume_one(
         self,
