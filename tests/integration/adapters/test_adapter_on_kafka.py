@@ -19,8 +19,6 @@ from contracts import (
     AnswerShape,
     Colour,
     Partner,
-    RefusalNotice,
-    RefusalReason,
     YesNo,
     check_answer,
     encode,
@@ -32,7 +30,7 @@ from partner_adapters.cli import app as adapter_cli
 from partner_adapters.reference import OversharingLookup
 from partner_adapters.settings import AdapterSettings
 from tests.integration.adapters.kafka_helpers import answer_reader, publish, running_adapter
-from tests.unit.adapters.builders import question_set
+from tests.unit.adapters.builders import question_set, refusal_notice
 from tests.unit.adapters.lookups import FlakyLookup
 
 pytestmark = pytest.mark.integration
@@ -126,18 +124,7 @@ async def test_a_refusal_notice_from_the_municipality_shows_in_the_status(
     """The adapter reads `iaj.refusals.<partner>` with the same consumer as its questions: the
     notice is kept (no content), and question sets are still answered after it."""
     qs = question_set(PARTNER, Colour.ORANJE)
-    notice = RefusalNotice(
-        round_id=qs.round_id,
-        correlation_id=qs.correlation_id,
-        policy=qs.policy,
-        partner=PARTNER,
-        in_reply_to=uuid.uuid4(),
-        question_id=qs.questions[0].question_id,
-        reason=RefusalReason.FIELD_NOT_PERMITTED,
-        field="domeinen",
-        colour=qs.colour,
-        explanation=RefusalReason.FIELD_NOT_PERMITTED.explanation,
-    )
+    notice = refusal_notice(qs, field="domeinen")
     async with (
         answer_reader(kafka_bootstrap, PARTNER) as reader,
         running_adapter(make_settings()) as runtime,

@@ -19,11 +19,9 @@ from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 TODAY = dt.date.today()
 
 
-@pytest.fixture
-async def clean_kafka(kafka_bootstrap: str) -> str:
-    """The session's broker with every iaj topic deleted and created anew: no earlier test's
-    messages are seen."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+async def recreate_topics(bootstrap: str, partitions: int = 1) -> None:
+    """Delete every iaj topic and create it anew: no earlier test's messages are seen."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -32,7 +30,13 @@ async def clean_kafka(kafka_bootstrap: str) -> str:
             await admin.delete_topics(stale)
     finally:
         await admin.close()
-    await create_topics(kafka_bootstrap, all_topics())
+    await create_topics(bootstrap, all_topics(), partitions=partitions)
+
+
+@pytest.fixture
+async def clean_kafka(kafka_bootstrap: str) -> str:
+    """The session's broker with every iaj topic deleted and created anew."""
+    await recreate_topics(kafka_bootstrap)
     return kafka_bootstrap
 
 

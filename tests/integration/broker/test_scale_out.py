@@ -8,38 +8,23 @@ import asyncio
 from collections import Counter
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
 from broker.db.migrate import upgrade
 from broker.db.tables import AnswerRow, QuestionRow, RoundRow
-from broker.kafka_admin import create_topics
 from broker.service import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner
 from contracts.messages import RoundResult
-from contracts.topics import all_topics, answer_topic
+from contracts.topics import answer_topic
 from handlers.rounds import OpenRound
-from tests.integration.broker.conftest import add_case
+from tests.integration.broker.conftest import add_case, recreate_topics
 from tests.integration.broker.partners import FakePartners
 
 pytestmark = pytest.mark.integration
 
 ROUNDS = 12
 PARTITIONS = 2
-
-
-async def _topics_with_partitions(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        stale = [t for t in all_topics() if t in existing]
-        if stale:
-            await admin.delete_topics(stale)
-    finally:
-        await admin.close()
-    await create_topics(bootstrap, all_topics(), partitions=PARTITIONS)
 
 
 async def _answer_until_done(partners: FakePartners, rounds: int) -> list[RoundResult]:
@@ -59,7 +44,7 @@ async def test_two_instances_in_one_group_complete_every_round_exactly_once(
     unique_suffix: str,
     kafka_group_options: dict[str, int],
 ) -> None:
-    await _topics_with_partitions(kafka_bootstrap)
+    await recreate_topics(kafka_bootstrap, partitions=PARTITIONS)
     settings = ServiceSettings(
         kafka_bootstrap=kafka_bootstrap,
         database_url=postgresql_url,

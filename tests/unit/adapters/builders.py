@@ -12,6 +12,8 @@ from contracts import (
     Policy,
     Question,
     QuestionSet,
+    RefusalNotice,
+    RefusalReason,
     Subject,
     SubjectRole,
     haarlem_policy,
@@ -97,3 +99,20 @@ def question_set(
 def _subject(ref: str, who: SyntheticPerson) -> Subject:
     role = SubjectRole.JONGERE if ref == "jongere" else SubjectRole.GEZINSLID
     return Subject(subject_ref=ref, role=role, naam=who.naam, geboortedatum=who.geboortedatum)
+
+
+def refusal_notice(qs: QuestionSet, *, field: str = "toelichting") -> RefusalNotice:
+    """The municipality's notice that the answer to `qs`'s first question carried `field`."""
+    reason = RefusalReason.FIELD_NOT_PERMITTED
+    return RefusalNotice(
+        round_id=qs.round_id,
+        correlation_id=qs.correlation_id,
+        policy=qs.policy,
+        partner=qs.partner,
+        in_reply_to=uuid.uuid4(),
+        question_id=qs.questions[0].question_id,
+        reason=reason,
+        field=field,
+        colour=qs.colour,
+        explanation=reason.explanation,
+    )

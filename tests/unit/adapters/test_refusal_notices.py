@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
-
 from rich.console import Console
 
-from contracts import Colour, Partner, RefusalNotice, RefusalReason, encode
+from contracts import Colour, Partner, RefusalNotice, encode
 from contracts.messages import utc_now
 from partner_adapters.refusal_notices import receive_refusal_notice
 from partner_adapters.views import status_json, status_view
-from tests.unit.adapters.builders import question_set
+from tests.unit.adapters.builders import question_set, refusal_notice
 from tests.unit.adapters.conftest import OpenStore
 
 PARTNER = Partner.LEERPLICHT
 
 
 def notice(partner: Partner = PARTNER) -> RefusalNotice:
-    qs = question_set(partner, Colour.GROEN)
-    return RefusalNotice(
-        round_id=qs.round_id,
-        correlation_id=qs.correlation_id,
-        policy=qs.policy,
-        partner=partner,
-        in_reply_to=uuid.uuid4(),
-        question_id=qs.questions[0].question_id,
-        reason=RefusalReason.FIELD_NOT_PERMITTED,
-        field="toelichting",
-        colour=Colour.GROEN,
-        explanation=RefusalReason.FIELD_NOT_PERMITTED.explanation,
-    )
+    return refusal_notice(question_set(partner, Colour.GROEN))
 
 
 async def test_a_notice_is_kept_once_and_shown_in_the_status(open_store: OpenStore) -> None:
