@@ -142,6 +142,8 @@ class AdapterProcess:
             "-m",
             "broker.adapter_group",
             self.spec.to_json(),
+            # The child stops when this pipe closes: also when this process dies unannounced.
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
         assert self._process.stdout is not None
@@ -186,13 +188,24 @@ async def _serve(spec: AdapterGroupSpec) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # The parent holds our stdin open; end of file means it is gone (even if it was killed).
+    parent = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(parent), sys.stdin)
+    watch = asyncio.create_task(_set_at_eof(parent, stop))
     group = AdapterGroup(spec)
     try:
         await group.start()
         print(_READY, flush=True)
         await stop.wait()
     finally:
+        watch.cancel()
         await group.stop()
+
+
+async def _set_at_eof(reader: asyncio.StreamReader, event: asyncio.Event) -> None:
+    while await reader.read(4096):
+        pass
+    event.set()
 
 
 def main(argv: list[str]) -> int:
