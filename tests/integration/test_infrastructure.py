@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -105,3 +106,43 @@ async def _topics(bootstrap: str) -> list[str]:
         return topics
     finally:
         await admin.close()
+
+
+_STARTS_A_BROKER_AND_WAITS = """
+import asyncio, sys
+from broker.embedded_kafka import EmbeddedKafka
+
+async def main():
+    kafka = EmbeddedKafka()
+    await kafka.start()
+    print(kafka.pid, flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+async def test_a_killed_parent_leaves_no_broker_behind() -> None:
+    """`kill -9` of a demo or benchmark: its embedded broker stops too."""
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _STARTS_A_BROKER_AND_WAITS, stdout=asyncio.subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    broker_pid = int(await asyncio.wait_for(parent.stdout.readline(), 30))
+    assert _alive(broker_pid)
+    parent.kill()
+    await parent.wait()
+    for _ in range(100):
+        if not _alive(broker_pid):
+            break
+        await asyncio.sleep(0.1)
+    assert not _alive(broker_pid), "the broker outlived the process that started it"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent (gone) could reap it
