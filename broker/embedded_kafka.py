@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
-import signal
+import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,11 +35,15 @@ _TANSU_ENV = (
 )
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec (Linux): be sent SIGTERM when the process that started us
-    dies, even by SIGKILL, so a killed demo or benchmark leaves no broker behind."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+def _die_with_parent(command: list[str]) -> list[str]:
+    """`command` run so that it gets SIGTERM when this process dies, even by SIGKILL, and a
+    killed demo or benchmark leaves no broker behind. Linux's parent-death signal, set by
+    util-linux's `setpriv` (not a preexec_fn: that is unsafe in a process with threads);
+    where there is no setpriv, the command as it is."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return command
+    return [setpriv, "--pdeathsig", "TERM", "--", *command]
 
 
 class EmbeddedKafkaError(RuntimeError):
@@ -177,13 +179,12 @@ class EmbeddedKafka:
             # Its own session: a Ctrl-C in the terminal reaches us, and we stop the broker
             # after everything that still talks to it has stopped.
             process = subprocess.Popen(
-                command,
+                _die_with_parent(command),
                 stdin=subprocess.DEVNULL,
                 stdout=fd,
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         except OSError as exc:
             self._log_path.unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 from pathlib import Path
 
@@ -122,7 +123,7 @@ asyncio.run(main())
 """
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs util-linux setpriv (Linux)")
 async def test_a_killed_parent_leaves_no_broker_behind() -> None:
     """`kill -9` of a demo or benchmark: its embedded broker stops too."""
     parent = await asyncio.create_subprocess_exec(
