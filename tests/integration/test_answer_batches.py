@@ -4,7 +4,9 @@ of the same messages processed one by one, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import random
 import uuid
 from collections.abc import Sequence
 
@@ -205,3 +207,72 @@ async def test_the_last_answers_of_a_round_in_one_batch_complete_it_once(
     assert {question_topic(qs.partner) for qs in sets} == {
         question_topic(p) for p in haarlem_policy().partners(Colour.GROEN) if p is not Partner.CJG
     }
+
+
+_KINDS = ("ja", "nee", "repeat", "new_id", "wrong_topic", "unknown_question")
+
+
+def _script(rng: random.Random, partners: int) -> list[tuple[int, str]]:
+    """A random sequence of what partners send: (which question set, what kind of message)."""
+    return [(rng.randrange(partners), rng.choice(_KINDS)) for _ in range(rng.randint(3, 30))]
+
+
+def _concrete(
+    sets: Sequence[QuestionSet], script: Sequence[tuple[int, str]]
+) -> list[tuple[bytes, Delivery]]:
+    """The script's messages for one round's question sets."""
+    messages: list[tuple[bytes, Delivery]] = []
+    last: dict[int, PartnerAnswer] = {}
+    for index, kind in script:
+        qs = sets[index]
+        previous = last.get(index) or _answer(qs)
+        if kind in ("ja", "nee"):
+            answer = _answer(qs, YesNo.JA if kind == "ja" else YesNo.NEE)
+        elif kind == "repeat":
+            answer = previous  # the same message id again
+        elif kind == "new_id":
+            answer = previous.model_copy(update={"message_id": uuid.uuid4()})
+        elif kind == "wrong_topic":
+            other = sets[(index + 1) % len(sets)].partner
+            messages.append(_delivered(_answer(qs), other))
+            continue
+        else:
+            unknown = permitted_answer(qs.questions[0]).model_copy(
+                update={"question_id": uuid.uuid4()}
+            )
+            answer = _answer(qs).model_copy(
+                update={"message_id": uuid.uuid4(), "answers": (unknown,)}
+            )
+        last[index] = answer
+        messages.append(_delivered(answer, qs.partner))
+    return messages
+
+
+def _split(
+    rng: random.Random, messages: list[tuple[bytes, Delivery]]
+) -> list[list[tuple[bytes, Delivery]]]:
+    cuts = sorted(rng.sample(range(1, len(messages)), k=rng.randint(0, len(messages) - 1)))
+    bounds = [0, *cuts, len(messages)]
+    return [messages[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+async def test_random_message_sequences_have_the_same_effects_batched_or_one_by_one(
+    sessions: Sessions,
+) -> None:
+    """Twenty random sequences of answers, repeats, re-sends under a new id, answers on the
+    wrong topic and answers to unknown questions, split into random batches: each leaves its
+    round exactly as the same sequence handled one message at a time."""
+    for seed in range(20):
+        rng = random.Random(seed)
+        colour = rng.choice(list(Colour))
+        batched, single = await _open_round(sessions, colour), await _open_round(sessions, colour)
+        batched_sets = await _question_sets(sessions, batched)
+        single_sets = await _question_sets(sessions, single)
+        script = _script(rng, len(batched_sets))
+        for batch in _split(rng, _concrete(batched_sets, script)):
+            await _process(sessions, batch)
+        for message in _concrete(single_sets, script):
+            await _process(sessions, [message])
+        assert await _round_effects(sessions, batched) == await _round_effects(sessions, single), (
+            f"seed {seed}: {script}"
+        )
