@@ -21,6 +21,10 @@ _GLOB = schema_filename("*")
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)
 
+CheckOpt = Annotated[
+    bool, typer.Option("--check", help="Write nothing; exit 1 if any file is out of date.")
+]
+
 
 @app.callback()
 def _contracts() -> None:
@@ -49,9 +53,7 @@ def _schema_files(directory: Path) -> GeneratedFiles:
 
 @app.command()
 def schemas(
-    check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 if any file is out of date.")
-    ] = False,
+    check: CheckOpt = False,
     directory: Annotated[
         Path, typer.Option("--dir", help="Where the schema files live.", file_okay=False)
     ] = SCHEMAS_DIR,
@@ -62,9 +64,7 @@ def schemas(
 
 @app.command()
 def asyncapi(
-    check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 if any file is out of date.")
-    ] = False,
+    check: CheckOpt = False,
     directory: Annotated[
         Path, typer.Option("--dir", help="Where the AsyncAPI documents live.", file_okay=False)
     ] = ASYNCAPI_DIR,
