@@ -31,7 +31,7 @@ from handlers.questions import to_wire_question
 from handlers.rounds import issue_question_sets
 from handlers.states import QuestionStatus, RoundState
 
-__all__ = ["AnswerReport", "handle_answer", "handle_answers"]
+__all__ = ["AnswerReport", "handle_answers"]
 
 _PENDING = (QuestionStatus.OPEN, QuestionStatus.WAITING)
 
@@ -74,14 +74,6 @@ async def handle_answers(
         await _handle_one(uow, raw, delivery, envelope, rounds, now)
         for (raw, delivery), envelope in zip(messages, decoded, strict=True)
     ]
-
-
-async def handle_answer(
-    uow: UnitOfWork, raw: bytes, delivery: Delivery, now: dt.datetime
-) -> AnswerReport:
-    """Process one message from an `iaj.answers.<partner>` topic. The caller commits."""
-    (report,) = await handle_answers(uow, [(raw, delivery)], now)
-    return report
 
 
 def _decode(raw: bytes) -> AnswerEnvelope | MalformedMessage:
