@@ -190,7 +190,7 @@ def print_tables(doc: Mapping[str, Any], console: Console) -> None:
             run["database"],
             str(run["youths"]),
             _mib(mem["python_rss_peak_kib"]),
-            _mib(mem.get("adapters_rss_peak_kib", 0)),
+            _mib(mem["adapters_rss_peak_kib"]),
             _mib(mem["tansu_rss_peak_kib"]),
             f"{mem['python_objects']['gc_tracked_growth_per_round']:+.1f}",
             "-"

@@ -66,14 +66,18 @@ def test_speed_latency_and_ratio_are_positive(report: dict[str, Any]) -> None:
     assert run["ratio"] == pytest.approx(messages["per_s"] / baseline["messages_per_s"], rel=0.01)
     assert run["cpu"]["wall_s"] > 0
     assert run["cpu"]["python_process_s"] > 0
+    # The adapters answered every question set in their own process: it used CPU too.
+    assert run["cpu"]["adapters_process_s"] > 0
+    assert run["cpu"]["tansu_s"] >= 0
 
 
-def test_memory_of_both_processes_and_the_heap(report: dict[str, Any]) -> None:
+def test_memory_of_every_process_and_the_heap(report: dict[str, Any]) -> None:
     (run,) = report["runs"]
     memory = run["memory"]
     for figure in (
         "python_rss_peak_kib",
         "python_ru_maxrss_kib",
+        "adapters_rss_peak_kib",
         "tansu_rss_peak_kib",
         "tansu_vmhwm_kib_after_pipeline",
         "tansu_vmhwm_kib_after_baseline",
