@@ -26,7 +26,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy contracts broker handlers partner_adapters
+	$(BIN)/mypy contracts broker handlers partner_adapters devtools
 
 # 1,000 youths (and 250) on SQLite and PostgreSQL; e.g. BENCH_ARGS="--youths 500 --profile".
 bench: $(STAMP)

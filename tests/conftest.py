@@ -1,32 +1,32 @@
 """Shared fixtures: a Kafka-compatible broker, databases, unique names.
 
-The broker and the PostgreSQL server are found once per session, before any test runs, and
-the report header says which were found, so a skipped backend is never silent. Under
+The broker and the PostgreSQL server are found (or started) once per session, before any
+test runs, and the report header says which were used, so a skipped backend is never silent. Under
 `CI=true` a missing PostgreSQL fails the tests that need it instead of skipping them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from devtools.local_postgres import LocalPostgres
 from tests.support.kafka import KafkaChoice, choose_kafka, running_kafka
 from tests.support.naming import unique_suffix as _unique_suffix
 from tests.support.postgres import (
     PostgresServer,
     PostgresUnavailable,
-    admin_dsns,
+    choose_postgres,
     fresh_database,
-    probe_postgres,
 )
 
 _KAFKA_CHOICE = pytest.StashKey[KafkaChoice]()
 _KAFKA_USED = pytest.StashKey[str]()
 _POSTGRES = pytest.StashKey[PostgresServer | PostgresUnavailable]()
+_LOCAL_POSTGRES = pytest.StashKey[LocalPostgres | None]()
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -40,7 +40,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # Runs before pytest-asyncio creates any loop, so a private asyncio.run() is safe here.
     config = session.config
     config.stash[_KAFKA_CHOICE] = choose_kafka(os.environ)
-    config.stash[_POSTGRES] = asyncio.run(probe_postgres(admin_dsns(os.environ)))
+    config.stash[_POSTGRES], config.stash[_LOCAL_POSTGRES] = choose_postgres(os.environ)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    local = config.stash.get(_LOCAL_POSTGRES, None)
+    if local is not None:
+        local.stop()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

