@@ -6,8 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# Apache Kafka's jars, of the version pinned in deploy/kafka/pom.xml, from Maven Central.
+KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' deploy/kafka/pom.xml)
+KAFKA_LIBS := $(CURDIR)/.cache/kafka-$(KAFKA_VERSION)/libs
+KAFKA_JARS := $(KAFKA_LIBS)/.complete
 
-.PHONY: venv demo test lint bench schemas deploy-files
+.PHONY: venv demo test lint bench schemas deploy-files kafka kafka-jars
 
 venv: $(STAMP)
 
@@ -21,8 +25,29 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/iaj demo
 
-test: $(STAMP)
+# The real-Kafka tests need the jars; without Java and Maven they are skipped, except
+# under CI=true, where that fails the run.
+test: $(STAMP) kafka-jars
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+kafka-jars:
+	@if command -v mvn >/dev/null 2>&1 && command -v java >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(KAFKA_JARS); \
+	elif [ "$$CI" = true ]; then \
+		echo "CI=true: Java 17+ and Maven are required for the Apache Kafka tests" >&2; exit 1; \
+	else \
+		echo "note: no Java or Maven here: the Apache Kafka tests will be skipped" >&2; \
+	fi
+
+$(KAFKA_JARS): deploy/kafka/pom.xml
+	mvn --batch-mode --quiet -Dstyle.color=never -f deploy/kafka/pom.xml -Dkafka.libs=$(KAFKA_LIBS) \
+		dependency:copy-dependencies
+	touch $@
+
+# Apache Kafka in the foreground, configured as deployed (SASL/SCRAM, ACLs); writes the
+# address and every user's password to .kafka-local.env (see README).
+kafka: $(STAMP) kafka-jars
+	$(BIN)/python -m devtools.apache_kafka
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.apache_kafka import ApacheKafka, KafkaJars, kafka_jars
 from devtools.local_postgres import LocalPostgres
 from tests.support.kafka import KafkaChoice, choose_kafka, running_kafka
 from tests.support.naming import unique_suffix as _unique_suffix
@@ -27,6 +28,9 @@ _KAFKA_CHOICE = pytest.StashKey[KafkaChoice]()
 _KAFKA_USED = pytest.StashKey[str]()
 _POSTGRES = pytest.StashKey[PostgresServer | PostgresUnavailable]()
 _LOCAL_POSTGRES = pytest.StashKey[LocalPostgres | None]()
+_APACHE_KAFKA = pytest.StashKey[KafkaJars]()
+_APACHE_KAFKA_PROBLEM = pytest.StashKey[str | None]()
+_APACHE_KAFKA_USED = pytest.StashKey[str]()
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -41,6 +45,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     config.stash[_KAFKA_CHOICE] = choose_kafka(os.environ)
     config.stash[_POSTGRES], config.stash[_LOCAL_POSTGRES] = choose_postgres(os.environ)
+    jars = kafka_jars()
+    config.stash[_APACHE_KAFKA] = jars
+    config.stash[_APACHE_KAFKA_PROBLEM] = jars.problem()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -52,7 +59,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = []
     if _KAFKA_CHOICE in config.stash:
-        lines.append(f"kafka: {config.stash[_KAFKA_CHOICE].describe()}")
+        lines.append(f"kafka (speed): {config.stash[_KAFKA_CHOICE].describe()}")
+    if _APACHE_KAFKA in config.stash:
+        jars, problem = config.stash[_APACHE_KAFKA], config.stash[_APACHE_KAFKA_PROBLEM]
+        if problem is None:
+            lines.append(
+                f"kafka (security, durability, producer guarantees): Apache Kafka "
+                f"{jars.version} from the Maven jars in {jars.folder}, started on first use"
+            )
+        else:
+            outcome = "FAIL (CI=true)" if _in_ci() else "are skipped"
+            lines.append(f"kafka (security, durability): Apache Kafka tests {outcome}: {problem}")
     if _POSTGRES in config.stash:
         postgres = config.stash[_POSTGRES]
         if isinstance(postgres, PostgresServer):
@@ -66,7 +83,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     used = terminalreporter.config.stash.get(_KAFKA_USED, None)
     if used is not None:
-        terminalreporter.write_line(f"kafka: {used}")
+        terminalreporter.write_line(f"kafka (speed): {used}")
+    apache = terminalreporter.config.stash.get(_APACHE_KAFKA_USED, None)
+    if apache is not None:
+        terminalreporter.write_line(f"kafka (security, durability): {apache}")
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +96,35 @@ async def kafka_bootstrap(pytestconfig: pytest.Config) -> AsyncIterator[str]:
     async with running_kafka(pytestconfig.stash[_KAFKA_CHOICE]) as kafka:
         pytestconfig.stash[_KAFKA_USED] = kafka.description
         yield kafka.bootstrap
+
+
+@pytest.fixture(scope="session")
+def apache_kafka_jars(pytestconfig: pytest.Config) -> KafkaJars:
+    """Apache Kafka's jars (`make kafka-jars`); skips the test without them, fails under CI."""
+    problem = pytestconfig.stash[_APACHE_KAFKA_PROBLEM]
+    if problem is not None:
+        message = f"Apache Kafka is not available: {problem}"
+        if _in_ci():
+            pytest.fail(f"{message} (CI=true requires it)", pytrace=False)
+        pytest.skip(message)
+    return pytestconfig.stash[_APACHE_KAFKA]
+
+
+@pytest.fixture(scope="session")
+async def apache_kafka(
+    pytestconfig: pytest.Config,
+    apache_kafka_jars: KafkaJars,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[ApacheKafka]:
+    """Apache Kafka configured as deployed (SCRAM users, topics, ACLs), shared by the session.
+
+    For tests that only talk to it. A test that kills, restarts or re-routes a broker starts
+    its own `ApacheKafka(apache_kafka_jars, tmp_path)`."""
+    async with ApacheKafka(apache_kafka_jars, tmp_path_factory.mktemp("apache-kafka")) as kafka:
+        pytestconfig.stash[_APACHE_KAFKA_USED] = (
+            f"Apache Kafka {apache_kafka_jars.version} at {kafka.bootstrap} (SASL/SCRAM, ACLs)"
+        )
+        yield kafka
 
 
 @pytest.fixture(scope="session")
