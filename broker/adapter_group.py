@@ -20,7 +20,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pydantic import SecretStr
+
+from broker.deploy_acls import partner_user
 from contracts.enums import Partner
+from partner_adapters.kafka_security import SaslMechanism, SecurityProtocol
 from partner_adapters.lookup import Lookup
 from partner_adapters.reference import OversharingLookup, ReferenceLookup
 from partner_adapters.runtime import AdapterRuntime, build_adapter
@@ -49,6 +53,9 @@ class AdapterGroupSpec:
     partners: frozenset[Partner] = frozenset(Partner)
     reference_data: Path | None = None  # reference lookups' data dir; the shipped data if None
     oversharing: frozenset[Partner] = frozenset()  # partners whose system over-shares
+    # Apache Kafka with ACLs: each adapter logs in as its own user (SCRAM-SHA-512), with the
+    # idempotent producer. Keyed by user name (`partner-<code>`); None on the embedded broker.
+    kafka_passwords: Mapping[str, str] | None = None
 
     def to_json(self) -> str:
         return json.dumps(
@@ -58,6 +65,9 @@ class AdapterGroupSpec:
                 "partners": sorted(p.value for p in self.partners),
                 "reference_data": None if self.reference_data is None else str(self.reference_data),
                 "oversharing": sorted(p.value for p in self.oversharing),
+                "kafka_passwords": None
+                if self.kafka_passwords is None
+                else dict(self.kafka_passwords),
             }
         )
 
@@ -70,10 +80,11 @@ class AdapterGroupSpec:
             partners=frozenset(Partner(p) for p in data["partners"]),
             reference_data=None if data["reference_data"] is None else Path(data["reference_data"]),
             oversharing=frozenset(Partner(p) for p in data["oversharing"]),
+            kafka_passwords=data.get("kafka_passwords"),
         )
 
     def adapter_settings(self, partner: Partner) -> AdapterSettings:
-        return AdapterSettings(
+        common = AdapterSettings(
             partner=partner,
             bootstrap_servers=self.bootstrap,
             state_db=self.workdir / f"adapter-{partner.value}.db",
@@ -83,6 +94,21 @@ class AdapterGroupSpec:
             lookup_wait_initial_seconds=0.05,
             lookup_wait_max_seconds=0.2,
             redelivery_delay_seconds=0.5,
+        )
+        if self.kafka_passwords is None:
+            return common
+        user = partner_user(partner)
+        return common.model_copy(
+            update={
+                "security_protocol": SecurityProtocol.SASL_PLAINTEXT,
+                "sasl_mechanism": SaslMechanism.SCRAM_SHA_512,
+                "sasl_username": user,
+                "sasl_password": SecretStr(self.kafka_passwords[user]),
+                "enable_idempotence": True,
+                # Apache Kafka refuses sessions under 6 s (group.min.session.timeout.ms).
+                "consumer_session_timeout_ms": 10_000,
+                "consumer_heartbeat_interval_ms": 1_000,
+            }
         )
 
     def lookup(self, partner: Partner) -> Lookup:

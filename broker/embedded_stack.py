@@ -13,13 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from pydantic import SecretStr
+
 from broker.adapter_group import GROUP_TIMING, AdapterGroup, AdapterGroupSpec, AdapterProcess
+from broker.deploy_acls import MUNICIPAL
 from broker.embedded_kafka import EmbeddedKafka
 from broker.kafka_admin import create_topics
 from broker.service import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Partner
 from contracts.topics import all_topics
+from partner_adapters.kafka_security import SaslMechanism, SecurityProtocol
 from partner_adapters.lookup import Lookup
 from partner_adapters.runtime import AdapterRuntime
 
@@ -38,6 +42,9 @@ class StackOptions:
     database_url: str | None = None  # SQLite in workdir when None
     # A child process for the adapters: the municipal service gets this interpreter to itself.
     adapters_in_own_process: bool = False
+    # Apache Kafka with the deployment's users and ACLs: every client logs in as its own user
+    # (password by user name) with the idempotent producer. None: the embedded broker.
+    kafka_passwords: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.adapters_in_own_process and self.lookups:
@@ -71,7 +78,7 @@ class EmbeddedStack:
 
     def service_settings(self) -> ServiceSettings:
         workdir = self.options.workdir
-        return ServiceSettings(
+        settings = ServiceSettings(
             kafka_bootstrap=self.bootstrap,
             database_url=self.options.database_url or f"sqlite+aiosqlite:///{workdir / 'iaj.db'}",
             round_deadline=self.options.round_deadline,
@@ -81,6 +88,22 @@ class EmbeddedStack:
             consumer_heartbeat_interval_ms=GROUP_TIMING["heartbeat_interval_ms"],
             create_topics=False,  # done once by the stack, before anyone subscribes
         )
+        passwords = self.options.kafka_passwords
+        if passwords is None:
+            return settings
+        return settings.model_copy(
+            update={
+                "kafka_security_protocol": SecurityProtocol.SASL_PLAINTEXT,
+                "kafka_sasl_mechanism": SaslMechanism.SCRAM_SHA_512,
+                "kafka_sasl_username": MUNICIPAL,
+                "kafka_sasl_password": SecretStr(passwords[MUNICIPAL]),
+                "producer_idempotence": True,
+                "producer_acks": "all",
+                # Apache Kafka refuses sessions under 6 s (group.min.session.timeout.ms).
+                "consumer_session_timeout_ms": 10_000,
+                "consumer_heartbeat_interval_ms": 1_000,
+            }
+        )
 
     def adapter_spec(self) -> AdapterGroupSpec:
         return AdapterGroupSpec(
@@ -89,6 +112,7 @@ class EmbeddedStack:
             partners=self.options.adapters,
             reference_data=self.options.reference_data,
             oversharing=self.options.oversharing,
+            kafka_passwords=self.options.kafka_passwords,
         )
 
     async def start(self) -> None:
@@ -96,8 +120,11 @@ class EmbeddedStack:
         if self._external_kafka is None:
             self.kafka = EmbeddedKafka()
             await self.kafka.start()
-        await create_topics(self.bootstrap, all_topics())
-        self.service = MunicipalService(self.service_settings())
+        settings = self.service_settings()
+        # As the service would at start-up, with its own login (on Apache Kafka the topics
+        # exist already and the municipal user's Create ACL is what is exercised).
+        await create_topics(self.bootstrap, all_topics(), **settings.kafka_security().client_kwargs)
+        self.service = MunicipalService(settings)
         await self.service.start()
         if self.options.adapters_in_own_process:
             self.adapter_process = AdapterProcess(self.adapter_spec())

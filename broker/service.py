@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy, FastStream
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka import KafkaBroker, KafkaMessage, Topic
 from sqlalchemy.exc import InterfaceError, OperationalError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -83,7 +83,9 @@ class MunicipalService:
         self._subscribe()
 
     def _subscribe(self) -> None:
-        topics = [answer_topic(p) for p in Partner] + [COMMANDS_TOPIC]
+        # declare=False: topics are created by `create_topics` with the configured partitions
+        # and replication, never by FastStream's defaults (one partition, one replica).
+        topics = [Topic(t, declare=False) for t in [*map(answer_topic, Partner), COMMANDS_TOPIC]]
 
         # One consumer for answers and commands: a single group member per instance, so a
         # restart or a new instance costs one rebalance, not two. Messages come in batches:

@@ -173,6 +173,11 @@ class ApacheKafka:
     def log_path(self) -> Path:
         return self.workdir / "kafka.log"
 
+    @property
+    def users(self) -> list[str]:
+        """Every user of the deployment, the super user `admin` first."""
+        return list(self._passwords)
+
     def password(self, user: str) -> str:
         try:
             return self._passwords[user]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy, FastStream
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
 
 from contracts import Policy
@@ -124,9 +124,11 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
 
     # One consumer for both topics: a second group member per adapter would double the
     # rebalances, and a refusal notice is rare.
+    # declare=False: the municipality owns the topics; a partner may not create any (the ACLs
+    # refuse it, and FastStream would otherwise try on every start).
     @broker.subscriber(
-        question_topic(partner),
-        refusal_topic(partner),
+        Topic(question_topic(partner), declare=False),
+        Topic(refusal_topic(partner), declare=False),
         group_id=consumer_group(settings),
         auto_offset_reset="earliest",  # a new adapter answers what was asked before it started
         ack_policy=AckPolicy.MANUAL,
