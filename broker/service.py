@@ -67,12 +67,16 @@ class MunicipalService:
         self.engine = make_engine(settings.database_url)
         self.sessions = make_session_factory(self.engine)
         self.security = settings.kafka_security()
+        # The service publishes through the outbox relay's producer, but FastStream starts one
+        # of its own too: give it the same guarantees, should anyone publish through it.
         self.broker = KafkaBroker(
             settings.kafka_bootstrap,
             graceful_timeout=30.0,
             logger=log,
             log_level=logging.DEBUG,
             security=self.security.faststream,
+            acks=_acks(settings.producer_acks),
+            enable_idempotence=settings.producer_idempotence,
         )
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
@@ -215,9 +219,7 @@ class MunicipalService:
             )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka_bootstrap,
-            acks="all"
-            if self.settings.producer_acks == "all"
-            else int(self.settings.producer_acks),
+            acks=_acks(self.settings.producer_acks),
             enable_idempotence=self.settings.producer_idempotence,
             linger_ms=2,
             **self.security.client_kwargs,
@@ -341,3 +343,8 @@ def build_app(settings: ServiceSettings) -> tuple[FastStream, MunicipalService]:
 
 async def _noop() -> None:
     return None
+
+
+def _acks(setting: str) -> str | int:
+    """Kafka's `acks`: "all", or the number of replicas as an int (what aiokafka takes)."""
+    return "all" if setting == "all" else int(setting)

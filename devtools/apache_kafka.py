@@ -499,3 +499,66 @@ def _java_major(java: str) -> int | None:
         return None
     major = int(match.group(1))
     return int(match.group(2) or 0) if major == 1 else major
+
+
+# --- `make kafka`: the broker in the foreground for local development -------------------------
+
+ENV_FILE = ROOT / ".kafka-local.env"
+LOCAL_DATA = CACHE / "kafka-local"
+
+
+def main(port: int = 9092, fresh: bool = False) -> None:
+    """Run Apache Kafka as deployed until Ctrl-C; its address and passwords go to ENV_FILE."""
+    if fresh:
+        shutil.rmtree(LOCAL_DATA, ignore_errors=True)
+    asyncio.run(_serve(port))
+
+
+async def _serve(port: int) -> None:
+    jars = kafka_jars()
+    print(f"starting Apache Kafka {jars.version} (first start: about two minutes) ...", flush=True)
+    kafka = ApacheKafka(jars, LOCAL_DATA, port=port)
+    try:
+        await kafka.start()
+    except ApacheKafkaError as exc:
+        raise SystemExit(str(exc)) from None
+    try:
+        ENV_FILE.touch(mode=0o600)
+        ENV_FILE.write_text(
+            "# Written by `make kafka`: the local Apache Kafka and every user's password.\n"
+            "# Load it into your shell with:  set -a; . ./.kafka-local.env; set +a\n"
+            + "\n".join(kafka.env_lines())
+            + "\n"
+        )
+        print(
+            f"Apache Kafka is up at {kafka.bootstrap} (SASL_PLAINTEXT, SCRAM-SHA-512, ACLs).\n"
+            f"Settings and passwords: {ENV_FILE.name}; data: {LOCAL_DATA}; log: "
+            f"{kafka.log_path}.\nCtrl-C stops it.",
+            flush=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        exited = asyncio.create_task(asyncio.to_thread(_wait_for_exit, kafka))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if exited.done():
+            raise SystemExit(f"Apache Kafka exited; see {kafka.log_path}")
+        stopping.cancel()
+    finally:
+        print("stopping Apache Kafka ...", flush=True)
+        await kafka.stop()
+        print("stopped; the data stays for the next `make kafka`", flush=True)
+
+
+def _wait_for_exit(kafka: ApacheKafka) -> None:
+    process = kafka._process
+    if process is not None:
+        process.wait()
+
+
+if __name__ == "__main__":
+    import typer
+
+    typer.run(main)

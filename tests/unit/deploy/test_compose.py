@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings
 from broker.deploy_acls import acl_plan, partner_user, password_variable
 from broker.settings import ServiceSettings
 from contracts.enums import Partner
+from devtools.apache_kafka import kafka_jars
 from partner_adapters.kafka_security import kafka_security
 from partner_adapters.settings import AdapterSettings
 
@@ -163,9 +164,12 @@ def _properties() -> dict[str, str]:
 
 def test_kafka_runs_kraft_with_sasl_only_and_the_standard_authorizer() -> None:
     kafka = SERVICES["kafka"]
-    assert re.fullmatch(r"apache/kafka:(3\.9\.\d+|4\.\d+\.\d+)", kafka["image"])
+    # The version the Apache Kafka tests run (from the Maven jars) is the one compose ships.
+    assert kafka["image"] == f"apache/kafka:{kafka_jars().version}"
     assert SERVICES["kafka-init"]["image"] == kafka["image"]
+    # The entry points the tests' launcher (devtools/apache_kafka.py) runs too.
     assert kafka["command"] == ["/bin/sh", "/etc/iaj/kafka/start.sh"]
+    assert SERVICES["kafka-init"]["command"] == ["/bin/sh", "/etc/iaj/kafka-init.sh"]
     assert "./deploy:/etc/iaj:ro" in kafka["volumes"]
     props = _properties()
     assert props["process.roles"] == "broker,controller"
