@@ -164,15 +164,12 @@ async def test_rounds_survive_kill_9_of_kafka_with_exactly_one_result_each(
             service = stack.service
             assert service is not None
             async with service.sessions() as session:
-                statuses = dict(
-                    (
-                        await session.execute(
-                            select(QuestionRow.status, func.count()).group_by(QuestionRow.status)
-                        )
+                rows = await session.execute(
+                    select(QuestionRow.status, func.count().label("n")).group_by(
+                        QuestionRow.status
                     )
-                    .tuples()
-                    .all()
                 )
+                statuses: dict[str, int] = {row.status: row.n for row in rows}
                 answers = await session.scalar(select(func.count()).select_from(AnswerRow))
         results = await _results_by_round(kafka)
 
