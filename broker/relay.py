@@ -15,11 +15,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import (
     AsyncRetrying,
-    before_sleep_log,
     retry_if_exception_type,
     wait_exponential,
 )
 
+from broker.db.faults import log_retry
 from broker.db.tables import OutboxRow
 from broker.metrics import OUTBOX_PUBLISHED
 from contracts.messages import utc_now
@@ -96,7 +96,7 @@ class OutboxRelay:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(Exception),
             wait=wait_exponential(multiplier=0.2, max=30),
-            before_sleep=before_sleep_log(log, logging.WARNING),
+            before_sleep=log_retry(log, "outbox relay"),
             reraise=True,
         )
         while not stop.is_set():

@@ -16,10 +16,16 @@ from typing import TypeVar
 from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaMessage, Topic
-from sqlalchemy.exc import InterfaceError, OperationalError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from broker.db.engine import make_engine, make_session_factory
+from broker.db.faults import is_transient, log_retry
 from broker.db.migrate import upgrade
 from broker.db.uow import UnitOfWork
 from broker.kafka_admin import create_topics
@@ -46,12 +52,8 @@ T = TypeVar("T")
 _BATCH_WAIT_MS = 20
 
 
-# Errors that mean "the database cannot be reached", as opposed to a bug or bad data.
-_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, OSError)
-
-
 class ServiceHalted(RuntimeError):
-    """The database stayed unreachable: the service stops rather than skip a message."""
+    """The database stayed unusable: the service stops rather than skip a message."""
 
 
 async def _raw_bodies(msg: KafkaMessage) -> list[bytes]:
@@ -84,6 +86,8 @@ class MunicipalService:
         self._tasks: list[asyncio.Task[None]] = []
         self.halted = False
         self.on_halt: Callable[[], None] | None = None
+        # Why the service is not (yet) doing its work, for operators; "ready" once it is.
+        self.readiness = "starting"
         self._subscribe()
 
     def _subscribe(self) -> None:
@@ -108,19 +112,31 @@ class MunicipalService:
             batch_timeout_ms=_BATCH_WAIT_MS,
         )
         async def on_messages(bodies: list[bytes], msg: KafkaMessage) -> None:
-            messages = list(zip(bodies, _deliveries(msg), strict=True))
-            answers = [m for m in messages if m[1].topic != COMMANDS_TOPIC]
-            if answers:
-                await self._consume_answers(answers)
-            for body, delivery in messages:
-                if delivery.topic == COMMANDS_TOPIC:
-                    await self._consume_one(body, delivery, self._on_command)
+            # Acknowledging commits the consumer's position on every partition: after any
+            # failure this batch must not be acknowledged, and neither may any batch after
+            # it (that ack would commit past this one). So every failure that reaches here
+            # halts the service; the batch is delivered again after the restart.
+            try:
+                await self._consume(list(zip(bodies, _deliveries(msg), strict=True)))
+            except ServiceHalted:
+                raise
+            except Exception as exc:
+                self._halt(exc)
+                raise ServiceHalted("unexpected failure; batch left for redelivery") from exc
             await msg.ack()
 
+    async def _consume(self, messages: list[tuple[bytes, Delivery]]) -> None:
+        answers = [m for m in messages if m[1].topic != COMMANDS_TOPIC]
+        if answers:
+            await self._consume_answers(answers)
+        for body, delivery in messages:
+            if delivery.topic == COMMANDS_TOPIC:
+                await self._consume_one(body, delivery, self._on_command)
+
     async def _consume_answers(self, messages: list[tuple[bytes, Delivery]]) -> None:
-        """Process a batch in one transaction. If the batch fails for any reason but an
-        unreachable database, nothing of it was kept: its messages are processed again one
-        by one, so only the one that fails is dead-lettered."""
+        """Process a batch in one transaction. If the batch fails for a reason that is not
+        the database's (`is_transient`), nothing of it was kept: its messages are processed
+        again one by one, so only the one that fails is dead-lettered."""
         try:
             await self._transact(lambda uow: self._on_answers(uow, messages))
         except ServiceHalted:
@@ -142,8 +158,9 @@ class MunicipalService:
         delivery: Delivery,
         handler: Callable[[UnitOfWork, bytes, Delivery], Awaitable[None]],
     ) -> None:
-        """Process one message. A message that fails for any reason but an unreachable
-        database is dead-lettered, so it can never stall the consumer."""
+        """Process one message. A message that fails for a reason that is not the database's
+        is dead-lettered, so it can never stall the consumer. If the dead letter cannot be
+        written either, the failure propagates and the service halts."""
         try:
             await self._transact(lambda uow: handler(uow, body, delivery))
         except ServiceHalted:
@@ -171,18 +188,21 @@ class MunicipalService:
         COMMANDS.labels(report.outcome).inc()
 
     async def _transact(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        """Run `work` in a unit of work, retrying while the database is unreachable.
+        """Run `work` in a unit of work, retried on a fresh connection with backoff while
+        the database fails for reasons of its own (`broker.db.faults.is_transient`).
 
-        The message is acknowledged only after this returns. If the database stays down, the
-        service halts without acknowledging, so the message is delivered again after restart.
+        The message is acknowledged only after this returns. If the database stays unusable
+        for `database_retry_seconds`, the service halts without acknowledging, so the
+        message is delivered again after the restart.
         """
         if self.halted:
             raise ServiceHalted("the service is halting; message left for redelivery")
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(_UNAVAILABLE),
-                stop=stop_after_attempt(8),
-                wait=wait_exponential(multiplier=0.2, max=10),
+                retry=retry_if_exception(is_transient),
+                stop=stop_after_delay(self.settings.database_retry_seconds),
+                wait=wait_exponential(multiplier=0.1, max=5),
+                before_sleep=log_retry(log, "database", logging.WARNING),
                 reraise=True,
             ):
                 with attempt:
@@ -191,13 +211,16 @@ class MunicipalService:
                         if uow.committed_outbox:
                             self._wake_relay()
                         return result
-        except _UNAVAILABLE as exc:
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             self._halt(exc)
-            raise ServiceHalted("database unavailable; message left for redelivery") from exc
+            raise ServiceHalted("database unusable; message left for redelivery") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _halt(self, exc: BaseException) -> None:
-        log.critical("halting: the database is unavailable (%s)", exc)
+        # The class name only: a driver's message may quote the statement's parameters.
+        log.critical("halting without acknowledging: %s", type(exc).__name__)
         self.halted = True
         if self.on_halt is not None:
             self.on_halt()
@@ -208,7 +231,7 @@ class MunicipalService:
 
     async def start(self) -> None:
         """Migrate, create topics, start the relay, the deadline watch and the consumers."""
-        await upgrade(self.engine)
+        await self._wait_for_database()
         if self.settings.create_topics:
             await create_topics(
                 self.settings.kafka_bootstrap,
@@ -290,12 +313,35 @@ class MunicipalService:
         await uow.commit()
         return ids
 
+    async def _wait_for_database(self) -> None:
+        """Migrate, waiting with backoff while the database is not there yet (started
+        together with it, or during a failover) for up to `database_startup_seconds`."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            stop=stop_after_delay(self.settings.database_startup_seconds),
+            wait=wait_exponential(multiplier=0.5, max=10),
+            before_sleep=self._not_ready,
+            reraise=True,
+        ):
+            with attempt:
+                await upgrade(self.engine)
+        self.readiness = "ready"
+
+    def _not_ready(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        self.readiness = f"waiting for the database ({type(error).__name__})"
+        log_retry(log, "database at start-up", logging.WARNING)(state)
+
     async def _watch_deadlines(self) -> None:
+        # Transient database errors are retried inside expire_now; anything else is logged
+        # and the watch goes on: a round past its deadline is completed on a later pass.
         while not self._stop.is_set():
             try:
                 await self.expire_now()
             except ServiceHalted:
                 return
+            except Exception as exc:
+                log.error("deadline pass failed (%s); trying again", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._stop.wait(), timeout=self.settings.deadline_check_interval_seconds

@@ -46,6 +46,18 @@ class ServiceSettings(BaseSettings):
         description="Answer messages processed in one transaction (at most)",
     )
     deadline_check_interval_seconds: float = Field(default=5.0, gt=0)
+    database_retry_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a transaction is retried while the database fails for reasons "
+        "of its own (lost or terminated session, read-only, full, ...) before the service "
+        "halts without acknowledging",
+    )
+    database_startup_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long `iaj serve` waits for the database at start-up",
+    )
     producer_idempotence: bool = Field(
         default=False,
         description="Idempotent producer: on for Apache Kafka, off for the embedded broker",
