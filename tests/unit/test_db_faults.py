@@ -78,11 +78,15 @@ def test_bugs_and_bad_data_are_not_transient() -> None:
     assert not is_transient(sqlite3.IntegrityError("UNIQUE constraint failed: inbox.message_id"))
 
 
+def _bug_while_handling_a_lost_session() -> None:
+    try:
+        raise pg.AdminShutdownError("terminating connection")
+    except pg.AdminShutdownError:
+        raise ValueError("a bug in the error handling") from None
+
+
 def test_an_error_raised_while_handling_a_transient_one_is_judged_on_its_own() -> None:
     with pytest.raises(ValueError, match="a bug") as raised:
-        try:
-            raise pg.AdminShutdownError("terminating connection")
-        except pg.AdminShutdownError:
-            raise ValueError("a bug in the error handling") from None
+        _bug_while_handling_a_lost_session()
     assert raised.value.__context__ is not None
     assert not is_transient(raised.value)
