@@ -10,7 +10,7 @@ from broker.db.tables import Base
 
 async def all_text(sessions: async_sessionmaker[AsyncSession]) -> str:
     """Every value of every row of every table, as one string."""
-    parts = []
+    parts: list[str] = []
     async with sessions() as session:
         for table in Base.metadata.sorted_tables:
             for row in (await session.execute(select(table))).all():
