@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -18,13 +19,17 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from broker.db.engine import make_engine, make_session_factory
+from broker.db.faults import is_transient, log_retry
 from broker.db.migrate import upgrade
 from broker.db.uow import UnitOfWork
 from broker.settings import ServiceSettings
 from contracts.errors import ContractError
 from handlers.errors import ServiceError
+
+log = logging.getLogger("iaj.cli")
 
 __all__ = [
     "EXIT_REFUSED",
@@ -68,14 +73,28 @@ def load_settings(database_url: str | None = None) -> ServiceSettings:
 
 
 def run_db(settings: ServiceSettings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    """Run `work` in one unit of work on a migrated database; it commits itself if it should."""
+    """Run `work` in one unit of work on a migrated database; it commits itself if it should.
+
+    While the database fails for reasons of its own (`is_transient`: a lost session, a
+    read-only spell, ...) the work is tried again on a fresh connection, as the service
+    does, for up to `database_retry_seconds`; a scheduled `iaj retention purge` rides out
+    a failover instead of failing."""
 
     async def main() -> T:
         engine = make_engine(settings.database_url)
         try:
-            await upgrade(engine)
-            async with UnitOfWork(make_session_factory(engine)) as uow:
-                return await work(uow)
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(is_transient),
+                stop=stop_after_delay(settings.database_retry_seconds),
+                wait=wait_exponential(multiplier=0.2, max=5),
+                before_sleep=log_retry(log, "database"),
+                reraise=True,
+            ):
+                with attempt:
+                    await upgrade(engine)
+                    async with UnitOfWork(make_session_factory(engine)) as uow:
+                        return await work(uow)
+            raise AssertionError("unreachable")  # pragma: no cover
         finally:
             await engine.dispose()
 

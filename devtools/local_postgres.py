@@ -44,7 +44,8 @@ class LocalPostgresError(RuntimeError):
 class LocalPostgres:
     """`with LocalPostgres() as pg: pg.dsn` — a fresh server for as long as the block lasts."""
 
-    def __init__(self, *, startup_timeout: float = 60.0) -> None:
+    def __init__(self, *, port: int | None = None, startup_timeout: float = 60.0) -> None:
+        self._requested_port = port
         self._startup_timeout = startup_timeout
         self._data: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -136,7 +137,7 @@ class LocalPostgres:
 
     def _spawn(self, binaries: Path) -> None:
         assert self._data is not None
-        self._port = free_port()
+        self._port = self._requested_port or free_port()
         command = [
             str(binaries / "postgres"),
             "-D", str(self._data / "data"),
