@@ -95,7 +95,8 @@ class OutboxRelay:
         # stay unsent until a pass succeeds, so nothing is lost, and the relay never dies.
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(Exception),
-            wait=wait_exponential(multiplier=0.2, max=30),
+            # At most 5 s apart: a broker back after a restart is used within seconds.
+            wait=wait_exponential(multiplier=0.2, max=5),
             before_sleep=log_retry(log, "outbox relay"),
             reraise=True,
         )

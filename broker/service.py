@@ -244,6 +244,7 @@ class MunicipalService:
             bootstrap_servers=self.settings.kafka_bootstrap,
             acks=_acks(self.settings.producer_acks),
             enable_idempotence=self.settings.producer_idempotence,
+            request_timeout_ms=self.settings.producer_request_timeout_ms,
             linger_ms=2,
             **self.security.client_kwargs,
         )

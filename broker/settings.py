@@ -63,6 +63,11 @@ class ServiceSettings(BaseSettings):
         description="Idempotent producer: on for Apache Kafka, off for the embedded broker",
     )
     producer_acks: str = Field(default="all", pattern="^(all|1|0)$")
+    producer_request_timeout_ms: int = Field(
+        default=30_000,
+        ge=1000,
+        description="How long a publish waits for the broker before the relay tries again",
+    )
     consumer_group: str = Field(default="iaj-municipal")
     # Kafka's defaults. The embedded broker re-admits a restarted group member only after its
     # session timed out, so the demo and tests use ~1 s here.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,3 +26,16 @@ async def count(sessions: async_sessionmaker[AsyncSession], table: str) -> int:
     async with sessions() as session:
         result = await session.scalar(select(func.count()).select_from(text(table)))
         return int(result or 0)
+
+
+async def counted(
+    sessions: async_sessionmaker[AsyncSession], table: str, expected: int, within: float = 30.0
+) -> int:
+    """`count(table)` once it equals `expected` (or, after `within` seconds, whatever it is:
+    the caller's assertion then shows the difference). Waits for a condition, not a time."""
+    deadline = asyncio.get_running_loop().time() + within
+    while (found := await count(sessions, table)) != expected:
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    return found

@@ -7,9 +7,11 @@ import datetime as dt
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
 
 import broker.relay
 from broker.db.migrate import upgrade
+from broker.db.tables import OutboxRow
 from broker.db.uow import UnitOfWork
 from broker.embedded_kafka import EmbeddedKafka, free_port
 from broker.kafka_admin import create_topics
@@ -100,7 +102,7 @@ async def test_a_relay_killed_before_marking_sent_publishes_again_with_the_same_
 
 
 async def test_the_relay_retries_while_the_broker_is_down_and_loses_nothing(
-    database_url: str, unique_suffix: str
+    database_url: str, unique_suffix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     port = free_port()
     kafka = EmbeddedKafka(port=port)
@@ -110,6 +112,7 @@ async def test_the_relay_retries_while_the_broker_is_down_and_loses_nothing(
         database_url=database_url,
         consumer_group=f"iaj-municipal-{unique_suffix}",
         relay_interval_seconds=0.05,
+        producer_request_timeout_ms=2000,  # a send to the vanished broker fails fast
         consumer_session_timeout_ms=1000,
         consumer_heartbeat_interval_ms=250,
     )
@@ -119,8 +122,9 @@ async def test_the_relay_retries_while_the_broker_is_down_and_loses_nothing(
         case_id = await add_case(service)
         await kafka.stop()  # the broker goes away (and, being in memory, forgets everything)
         await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor="test"))
-        await asyncio.sleep(3)
+        await _relay_failed(caplog, times=2)  # it really tried while Kafka was gone
         assert await count(service.sessions, "outbox") == len(GROEN_FIRST_WAVE)
+        assert await _unsent(service) == len(GROEN_FIRST_WAVE)
 
         await kafka.start()
         await create_topics(kafka.bootstrap, all_topics())
@@ -134,6 +138,26 @@ async def test_the_relay_retries_while_the_broker_is_down_and_loses_nothing(
         await kafka.stop()
 
 
+async def _relay_failed(caplog: pytest.LogCaptureFixture, times: int) -> None:
+    async with asyncio.timeout(120):
+        while sum("outbox relay" in r.getMessage() for r in caplog.records) < times:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def _unsent(service: MunicipalService) -> int:
+    async with service.sessions() as session:
+        rows = await session.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))
+        )
+    return int(rows or 0)
+
+
+async def _until_all_sent(service: MunicipalService) -> None:
+    async with asyncio.timeout(60):
+        while await _unsent(service):  # noqa: ASYNC110 - the database offers nothing to await
+            await asyncio.sleep(0.05)
+
+
 async def test_the_outbox_keeps_no_copy_of_what_kafka_acknowledged(
     service: MunicipalService, clean_kafka: str
 ) -> None:
@@ -141,7 +165,7 @@ async def test_the_outbox_keeps_no_copy_of_what_kafka_acknowledged(
     await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor="test"))
     async with FakePartners(clean_kafka) as partners:
         await partners.question_sets(lambda got: {q.partner for q in got} >= GROEN_FIRST_WAVE)
-    await asyncio.sleep(0.5)
+    await _until_all_sent(service)
     text = await all_text(service.sessions)
     assert "Sem Testbeek" in text, "the case itself is kept"
     assert text.count("Sem Testbeek") == 1, "but not in the published question sets"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import pytest
@@ -22,7 +21,7 @@ from handlers.answers import AnswerReport
 from handlers.dead_letters import Delivery
 from handlers.rounds import OpenRound
 from tests.integration.broker.conftest import add_case
-from tests.integration.broker.dbcheck import all_text, count
+from tests.integration.broker.dbcheck import all_text, count, counted
 from tests.integration.broker.partners import FakePartners, permitted_answer, read_topic
 
 pytestmark = pytest.mark.integration
@@ -64,8 +63,7 @@ async def test_a_richer_answer_is_refused_and_nothing_of_it_is_stored(
 
         # The question stays open for a correct answer.
         await partners.answer(swt)
-        await asyncio.sleep(1.0)
-    assert await count(service.sessions, "answers") == 1
+    assert await counted(service.sessions, "answers", 1) == 1
     assert await count(service.sessions, "refusals") == 1
 
 
@@ -106,15 +104,14 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_answer_still_proce
         await partners.send(Partner.LEERPLICHT, b'{"type": "gossip"}', leerplicht.round_id)
         await partners.answer(leerplicht)
         letters = await read_topic(clean_kafka, DEADLETTER, 2)
-        await asyncio.sleep(0.5)
     reasons = [dict(r.headers)["dlq_reason"] for r in letters]
     assert [reason.decode() for reason in reasons] == ["not_json", "unknown_type"]
     assert {dict(r.headers)["dlq_source_topic"] for r in letters} == {
         answer_topic(Partner.LEERPLICHT).encode()
     }
     assert letters[0].value == b"\x00not json at all", "the dead letter keeps the bytes"
-    assert await count(service.sessions, "dead_letters") == 2
-    assert await count(service.sessions, "answers") == 1
+    assert await counted(service.sessions, "dead_letters", 2) == 2
+    assert await counted(service.sessions, "answers", 1) == 1
 
 
 async def test_a_message_that_fails_inside_a_batch_costs_only_itself(
@@ -160,8 +157,8 @@ async def test_a_message_that_fails_inside_a_batch_costs_only_itself(
     monkeypatch.setattr(broker.service, "handle_answers", failing_on_the_poisoned)
     async with service:
         letters = await read_topic(clean_kafka, DEADLETTER, 1)
-        await asyncio.sleep(0.5)
-        assert await count(service.sessions, "answers") == len(answers), "the good one counted"
+        stored = await counted(service.sessions, "answers", len(answers))
+        assert stored == len(answers), "the good one counted"
     assert batches[0] == 2, "both messages arrived in one batch"
     assert batches[1:] == [1, 1], "after the failure: one by one"
     assert dict(letters[0].headers)["dlq_reason"] == b"processing_error"
