@@ -165,9 +165,7 @@ async def test_rounds_survive_kill_9_of_kafka_with_exactly_one_result_each(
             assert service is not None
             async with service.sessions() as session:
                 rows = await session.execute(
-                    select(QuestionRow.status, func.count().label("n")).group_by(
-                        QuestionRow.status
-                    )
+                    select(QuestionRow.status, func.count().label("n")).group_by(QuestionRow.status)
                 )
                 statuses: dict[str, int] = {row.status: row.n for row in rows}
                 answers = await session.scalar(select(func.count()).select_from(AnswerRow))
