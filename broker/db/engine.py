@@ -16,11 +16,13 @@ __all__ = ["make_engine", "make_session_factory"]
 
 
 def make_engine(url: str) -> AsyncEngine:
+    # hide_parameters: an error's text (logged with its traceback) never quotes the values of
+    # the statement, which are names and dates of birth.
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
