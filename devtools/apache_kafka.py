@@ -32,7 +32,7 @@ from types import TracebackType
 from typing import NoReturn, Self
 
 from broker.deploy_acls import acl_plan, password_variable
-from devtools.processes import die_with_parent, free_port
+from broker.embedded_kafka import die_with_parent, free_port
 
 __all__ = [
     "ADMIN",

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from broker.db.faults import is_transient
+from broker.embedded_kafka import free_port
 from broker.service import MunicipalService
 from broker.settings import ServiceSettings
 from devtools.local_postgres import LocalPostgres
-from devtools.processes import free_port
 
 pytestmark = pytest.mark.integration
 
