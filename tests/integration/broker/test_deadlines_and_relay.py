@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 import broker.relay
+import broker.service
 from broker.db.migrate import upgrade
 from broker.db.tables import OutboxRow
 from broker.db.uow import UnitOfWork
@@ -169,3 +170,28 @@ async def test_the_outbox_keeps_no_copy_of_what_kafka_acknowledged(
     text = await all_text(service.sessions)
     assert "Sem Testbeek" in text, "the case itself is kept"
     assert text.count("Sem Testbeek") == 1, "but not in the published question sets"
+
+
+async def test_the_deadline_watch_outlives_a_failing_pass(
+    settings: ServiceSettings, clean_kafka: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass of the deadline watch fails (a bug, not the database): it is logged, and the
+    next pass still completes the round whose deadline passed."""
+    failures: list[int] = []
+    real = broker.service.expire_overdue
+
+    async def failing_twice(uow: UnitOfWork, now: dt.datetime) -> list[str]:
+        if len(failures) < 2:
+            failures.append(1)
+            raise RuntimeError("a bug in one pass")
+        return await real(uow, now)
+
+    monkeypatch.setattr(broker.service, "expire_overdue", failing_twice)
+    short = settings.model_copy(update={"round_deadline": dt.timedelta(seconds=1)})
+    async with MunicipalService(short) as service, FakePartners(clean_kafka) as partners:
+        case_id = await add_case(service)
+        await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor="test"))
+        (result,) = await partners.results(within=30)
+        assert not service.halted
+    assert len(failures) == 2, "the watch failed, and went on"
+    assert result.completion is Completion.DEADLINE
