@@ -22,7 +22,6 @@ from broker.cli_common import (
     reported_errors,
     run_db,
 )
-from broker.db.uow import UnitOfWork
 from contracts.enums import District, Track
 from handlers.case_list import CaseSummary, list_cases
 from handlers.cases import (
@@ -32,6 +31,7 @@ from handlers.cases import (
     register_case,
     validate_new_case,
 )
+from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected
 from handlers.focus_list import parse_family_member
 from handlers.retention import record_uitstroom

@@ -21,12 +21,12 @@ from rich.text import Text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from broker.db.engine import make_engine, make_session_factory
-from broker.db.faults import is_transient, log_retry
-from broker.db.migrate import upgrade
-from broker.db.uow import UnitOfWork
 from broker.settings import ServiceSettings
 from contracts.errors import ContractError
+from handlers.db.engine import make_engine, make_session_factory
+from handlers.db.faults import is_transient, log_retry
+from handlers.db.migrate import upgrade
+from handlers.db.uow import UnitOfWork
 from handlers.errors import ServiceError
 
 log = logging.getLogger("iaj.cli")

@@ -7,7 +7,7 @@ from rich.text import Text
 from sqlalchemy.engine import make_url
 
 from broker.cli_common import DatabaseUrlOpt, load_settings, out, run_db
-from broker.db.uow import UnitOfWork
+from handlers.db.uow import UnitOfWork
 
 __all__ = ["app"]
 

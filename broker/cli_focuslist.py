@@ -26,7 +26,7 @@ from broker.cli_common import (
     print_json,
     run_db,
 )
-from broker.db.uow import UnitOfWork
+from handlers.db.uow import UnitOfWork
 from handlers.errors import FocusListMalformed
 from handlers.focus_list import REQUIRED_COLUMNS, RowOutcome, import_focus_list
 

@@ -16,8 +16,8 @@ from broker.cli_common import (
     print_json,
     run_db,
 )
-from broker.db.uow import UnitOfWork
 from contracts.messages import utc_now
+from handlers.db.uow import UnitOfWork
 from handlers.retention import PurgeDue, due_for_purge, purge
 
 __all__ = ["app"]

@@ -22,10 +22,10 @@ from broker.cli_common import (
     reported_errors,
     run_db,
 )
-from broker.db.uow import UnitOfWork
 from contracts.enums import Colour
 from contracts.messages import utc_now
 from contracts.policy import load_policy
+from handlers.db.uow import UnitOfWork
 from handlers.round_view import QuestionView, RoundView, round_view
 from handlers.rounds import OpenRound, open_round
 from handlers.states import QuestionStatus

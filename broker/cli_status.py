@@ -18,9 +18,9 @@ from broker.cli_common import (
     print_json,
     run_db,
 )
-from broker.db.uow import UnitOfWork
 from contracts.enums import Partner
 from contracts.messages import utc_now
+from handlers.db.uow import UnitOfWork
 from handlers.status import ServiceStatus, service_status
 
 __all__ = ["status", "status_json"]

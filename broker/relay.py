@@ -19,10 +19,10 @@ from tenacity import (
     wait_exponential,
 )
 
-from broker.db.faults import log_retry
-from broker.db.tables import OutboxRow
 from broker.metrics import OUTBOX_PUBLISHED
 from contracts.messages import utc_now
+from handlers.db.faults import log_retry
+from handlers.db.tables import OutboxRow
 
 __all__ = ["OutboxRelay"]
 

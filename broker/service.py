@@ -24,10 +24,6 @@ from tenacity import (
     wait_exponential,
 )
 
-from broker.db.engine import make_engine, make_session_factory
-from broker.db.faults import is_transient, log_retry
-from broker.db.migrate import upgrade
-from broker.db.uow import UnitOfWork
 from broker.kafka_admin import create_topics
 from broker.metrics import ANSWERS, COMMANDS
 from broker.relay import OutboxRelay
@@ -40,6 +36,10 @@ from contracts.topics import all_topics, answer_topic
 from handlers.answers import handle_answers
 from handlers.commands import handle_command
 from handlers.completion import expire_overdue
+from handlers.db.engine import make_engine, make_session_factory
+from handlers.db.faults import is_transient, log_retry
+from handlers.db.migrate import upgrade
+from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery, dead_letter_failure
 from handlers.rounds import OpenRound, open_round
 
@@ -189,7 +189,7 @@ class MunicipalService:
 
     async def _transact(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         """Run `work` in a unit of work, retried on a fresh connection with backoff while
-        the database fails for reasons of its own (`broker.db.faults.is_transient`).
+        the database fails for reasons of its own (`handlers.db.faults.is_transient`).
 
         The message is acknowledged only after this returns. If the database stays unusable
         for `database_retry_seconds`, the service halts without acknowledging, so the

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from broker.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RefusalRow, RoundRow
-from broker.db.uow import UnitOfWork
 from contracts.answers import check_answer
 from contracts.enums import Colour, Partner
 from contracts.errors import AnswerRefused, MalformedMessage, RefusalReason
@@ -24,6 +22,8 @@ from contracts.topics import message_key, partner_of_answer_topic, refusal_topic
 from contracts.wire import AnswerEnvelope, decode_answer_envelope
 from handlers.cases import get_case
 from handlers.completion import complete_round
+from handlers.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RefusalRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery, dead_letter
 from handlers.inbox import claim
 from handlers.outbox import enqueue

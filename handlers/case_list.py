@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from broker.db.tables import CaseRow, FamilyMemberRow, RoundRow
-from broker.db.uow import UnitOfWork
 from contracts.enums import District, Track
+from handlers.db.tables import CaseRow, FamilyMemberRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.processing_log import log_view
 
 __all__ = ["CaseSummary", "list_cases"]

@@ -9,10 +9,10 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import func, select
 
-from broker.db.tables import CaseRow, FamilyMemberRow, RoundRow
-from broker.db.uow import UnitOfWork
 from contracts.enums import District, Track
 from contracts.messages import utc_now
+from handlers.db.tables import CaseRow, FamilyMemberRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, UnknownCase
 from handlers.processing_log import log_processing
 

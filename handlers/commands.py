@@ -6,11 +6,11 @@ import datetime as dt
 
 from pydantic import ValidationError
 
-from broker.db.uow import UnitOfWork
 from contracts.errors import MalformedMessage
 from contracts.messages import OpenRoundCommand
 from contracts.policy import Policy
 from contracts.wire import decode
+from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery, dead_letter
 from handlers.errors import ServiceError
 from handlers.inbox import claim

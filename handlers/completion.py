@@ -13,8 +13,6 @@ from collections import defaultdict
 
 from sqlalchemy import select, update
 
-from broker.db.tables import AnswerRow, QuestionRow, RoundRow
-from broker.db.uow import UnitOfWork
 from contracts.enums import AnswerShape, Colour, Partner
 from contracts.messages import (
     AnswerItem,
@@ -26,6 +24,8 @@ from contracts.messages import (
 )
 from contracts.policy import PolicyRef
 from contracts.topics import RESULTS, message_key
+from handlers.db.tables import AnswerRow, QuestionRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
 from handlers.states import QuestionStatus, RoundState

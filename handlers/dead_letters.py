@@ -6,10 +6,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from broker.db.tables import DeadLetterRow
-from broker.db.uow import UnitOfWork
 from contracts.enums import Partner
 from contracts.topics import DEADLETTER, partner_of_answer_topic
+from handlers.db.tables import DeadLetterRow
+from handlers.db.uow import UnitOfWork
 from handlers.inbox import claim
 from handlers.outbox import enqueue_raw
 

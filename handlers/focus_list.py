@@ -11,8 +11,8 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
-from broker.db.uow import UnitOfWork
 from handlers.cases import NewCase, find_same_person, register_case, validate_new_case
+from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, FocusListMalformed
 
 __all__ = [

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from broker.db.tables import InboxRow
-from broker.db.uow import UnitOfWork
+from handlers.db.tables import InboxRow
+from handlers.db.uow import UnitOfWork
 
 __all__ = ["claim"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.db.tables import OutboxRow
-from broker.db.uow import OUTBOX_WRITTEN
 from contracts.messages import utc_now
+from handlers.db.tables import OutboxRow
+from handlers.db.uow import OUTBOX_WRITTEN
 
 __all__ = ["enqueue", "enqueue_raw"]
 

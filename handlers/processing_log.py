@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from broker.db.tables import ProcessingLogRow
-from broker.db.uow import UnitOfWork
 from contracts.messages import utc_now
+from handlers.db.tables import ProcessingLogRow
+from handlers.db.uow import UnitOfWork
 
 __all__ = ["VIEW_ACTIONS", "log_processing", "log_view"]
 

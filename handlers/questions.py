@@ -6,10 +6,10 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from broker.db.tables import CaseRow, QuestionRow, RoundRow
 from contracts.enums import AnswerShape, Colour, Partner, SubjectRole
 from contracts.messages import Question, QuestionSet, Subject
 from contracts.policy import DetailField, PolicyRef
+from handlers.db.tables import CaseRow, QuestionRow, RoundRow
 
 __all__ = ["question_set_for", "subjects_for", "to_wire_question"]
 

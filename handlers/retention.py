@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select
 
-from broker.db.tables import (
+from handlers.cases import get_case
+from handlers.db.tables import (
     AnswerRow,
     CaseRow,
     DeadLetterRow,
@@ -30,8 +31,7 @@ from broker.db.tables import (
     RefusalRow,
     RoundRow,
 )
-from broker.db.uow import UnitOfWork
-from handlers.cases import get_case
+from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected
 from handlers.processing_log import VIEW_ACTIONS, log_processing
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from broker.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RefusalRow, RoundRow
-from broker.db.uow import UnitOfWork
 from contracts.enums import AnswerShape, Colour, Partner
+from handlers.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RefusalRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.errors import UnknownRound
 from handlers.processing_log import log_view
 from handlers.states import QuestionStatus, RoundState

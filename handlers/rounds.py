@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from broker.db.tables import CaseRow, QuestionRow, RoundRow
-from broker.db.uow import UnitOfWork
 from contracts.enums import Colour, Partner, SubjectRole, Track
 from contracts.policy import Policy
 from contracts.topics import message_key, question_topic
 from handlers.cases import check_age, get_case
+from handlers.db.tables import CaseRow, QuestionRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, NotInformed, RoundAlreadyOpen
 from handlers.outbox import enqueue
 from handlers.processing_log import log_processing

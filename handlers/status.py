@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from broker.db.tables import (
+from contracts.enums import Partner
+from handlers.db.tables import (
     AnswerRow,
     DeadLetterRow,
     LateAnswerRow,
@@ -21,8 +22,7 @@ from broker.db.tables import (
     RefusalRow,
     RoundRow,
 )
-from broker.db.uow import UnitOfWork
-from contracts.enums import Partner
+from handlers.db.uow import UnitOfWork
 from handlers.states import QuestionStatus, RoundState
 
 __all__ = ["OutboxStatus", "PartnerStatus", "ServiceStatus", "service_status"]

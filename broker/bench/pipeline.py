@@ -20,14 +20,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import func, select
 
 from broker.bench.wire import WireRecord, read_topics
-from broker.db.tables import AnswerRow, RoundRow
-from broker.db.uow import UnitOfWork
 from broker.embedded_stack import EmbeddedStack
 from broker.service import MunicipalService
 from broker.synthetic import SyntheticYouth
 from contracts.enums import Partner
 from contracts.topics import RESULTS, answer_topic, question_topic
 from handlers.cases import register_case
+from handlers.db.tables import AnswerRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
 
 __all__ = ["BenchIncomplete", "PipelineResult", "register_cases", "run_pipeline"]

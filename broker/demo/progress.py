@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from broker.db.tables import OutboxRow
-from broker.db.uow import UnitOfWork
 from broker.embedded_stack import EmbeddedStack
 from contracts.enums import Partner
 from contracts.topics import question_topic
+from handlers.db.tables import OutboxRow
+from handlers.db.uow import UnitOfWork
 from handlers.states import RoundState
 from handlers.status import service_status
 

@@ -15,8 +15,6 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from broker.db.tables import RoundRow
-from broker.db.uow import UnitOfWork
 from broker.demo.progress import Progress, poll
 from broker.demo.report import DemoRound
 from broker.demo.results import ResultsReader
@@ -25,6 +23,8 @@ from broker.service import MunicipalService
 from broker.synthetic import SyntheticYouth
 from contracts.messages import utc_now
 from handlers.cases import find_same_person
+from handlers.db.tables import RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
 
 __all__ = ["Opening", "follow", "open_rounds"]

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
-from broker.db.uow import UnitOfWork
 from broker.demo.inputs import DemoInputs, write_inputs
 from broker.demo.logs import logs_to
 from broker.demo.progress import Progress, refusals_at_source
@@ -32,6 +31,7 @@ from broker.service import MunicipalService
 from contracts.enums import Partner
 from contracts.messages import utc_now
 from contracts.policy import load_policy
+from handlers.db.uow import UnitOfWork
 from handlers.focus_list import import_focus_list
 
 __all__ = ["LOG_FILE", "DemoOptions", "DemoReport", "Observer", "run_demo"]

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from broker.db.tables import QuestionRow, RoundRow
-from broker.db.uow import UnitOfWork
 from broker.embedded_stack import EmbeddedStack, StackOptions
 from contracts.enums import Colour, District, Partner, Track, YesNo
 from contracts.messages import Completion, OutcomeStatus, RoundResult, utc_now
 from contracts.topics import RESULTS
 from contracts.wire import decode
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
+from handlers.db.tables import QuestionRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
 from tests.integration.broker.dbcheck import all_text, count
 from tests.integration.broker.partners import read_topic

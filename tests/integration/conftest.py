@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broker.db.engine import make_engine, make_session_factory
-from broker.db.migrate import upgrade
+from handlers.db.engine import make_engine, make_session_factory
+from handlers.db.migrate import upgrade
 
 
 @pytest.fixture

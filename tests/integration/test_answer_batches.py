@@ -14,8 +14,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broker.db.tables import AnswerRow, InboxRow, OutboxRow, QuestionRow, RefusalRow, RoundRow
-from broker.db.uow import UnitOfWork
 from contracts.enums import Colour, Partner, YesNo
 from contracts.messages import PartnerAnswer, QuestionSet
 from contracts.policy import haarlem_policy
@@ -23,6 +21,8 @@ from contracts.topics import RESULTS, answer_topic, question_topic
 from contracts.wire import decode, encode
 from handlers.answers import handle_answers
 from handlers.cases import register_case
+from handlers.db.tables import AnswerRow, InboxRow, OutboxRow, QuestionRow, RefusalRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery
 from handlers.rounds import OpenRound, open_round
 from tests.integration.broker.conftest import synthetic_case

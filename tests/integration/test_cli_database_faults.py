@@ -6,8 +6,8 @@ import asyncpg.exceptions as pg
 import pytest
 
 from broker.cli_common import run_db
-from broker.db.uow import UnitOfWork
 from broker.settings import ServiceSettings
+from handlers.db.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
 

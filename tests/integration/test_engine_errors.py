@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from broker.db.engine import make_engine
+from handlers.db.engine import make_engine
 
 pytestmark = pytest.mark.integration
 

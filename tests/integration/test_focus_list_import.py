@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner, Result
 
 from broker.cli import app
-from broker.db.engine import make_engine
+from handlers.db.engine import make_engine
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
-from broker.db.engine import make_engine
-from broker.db.migrate import alembic_config, upgrade
-from broker.db.tables import Base
+from handlers.db.engine import make_engine
+from handlers.db.migrate import alembic_config, upgrade
+from handlers.db.tables import Base
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,13 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broker.db.engine import make_engine, make_session_factory
-from broker.db.migrate import upgrade
-from broker.db.tables import (
+from contracts.enums import Colour, District, Partner, Track
+from contracts.policy import haarlem_policy
+from handlers.case_list import list_cases
+from handlers.cases import Criterion, FamilyMember, NewCase, register_case
+from handlers.db.engine import make_engine, make_session_factory
+from handlers.db.migrate import upgrade
+from handlers.db.tables import (
     AnswerRow,
     DeadLetterRow,
     LateAnswerRow,
@@ -20,11 +24,7 @@ from broker.db.tables import (
     QuestionRow,
     RefusalRow,
 )
-from broker.db.uow import UnitOfWork
-from contracts.enums import Colour, District, Partner, Track
-from contracts.policy import haarlem_policy
-from handlers.case_list import list_cases
-from handlers.cases import Criterion, FamilyMember, NewCase, register_case
+from handlers.db.uow import UnitOfWork
 from handlers.errors import UnknownRound
 from handlers.processing_log import VIEW_ACTIONS
 from handlers.retention import AFTER_LAST_PROCESSING, due_for_purge

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broker.db.tables import OutboxRow, QuestionRow, RoundRow
-from broker.db.uow import UnitOfWork
 from contracts.enums import Colour, District, Track
 from contracts.policy import haarlem_policy
 from handlers.cases import Criterion, NewCase, record_informed, register_case
+from handlers.db.tables import OutboxRow, QuestionRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, NotInformed, RoundAlreadyOpen
 from handlers.rounds import OpenRound, open_round
 

@@ -13,10 +13,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broker.db.engine import make_engine, make_session_factory
-from broker.db.migrate import upgrade
-from broker.db.tables import CaseRow, ProcessingLogRow
-from broker.db.uow import UnitOfWork
 from handlers.cases import (
     NewCase,
     age_on,
@@ -26,6 +22,10 @@ from handlers.cases import (
     register_case,
     validate_new_case,
 )
+from handlers.db.engine import make_engine, make_session_factory
+from handlers.db.migrate import upgrade
+from handlers.db.tables import CaseRow, ProcessingLogRow
+from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, UnknownCase
 
 TODAY = dt.date(2025, 6, 15)

@@ -8,7 +8,7 @@ import asyncpg.exceptions as pg
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from broker.db.faults import is_transient
+from handlers.db.faults import is_transient
 
 
 def _as_sqlalchemy_raises_it(driver_error: Exception) -> sa_exc.StatementError:

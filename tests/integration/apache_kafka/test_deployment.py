@@ -19,8 +19,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from broker.db.tables import AnswerRow, QuestionRow, RoundRow
-from broker.db.uow import UnitOfWork
 from broker.embedded_stack import EmbeddedStack, StackOptions
 from contracts.enums import Colour, District, Partner, Track
 from contracts.messages import Completion, OutcomeStatus, RoundResult
@@ -28,6 +26,8 @@ from contracts.topics import RESULTS
 from contracts.wire import decode
 from devtools.apache_kafka import ApacheKafka, KafkaJars
 from handlers.cases import Criterion, NewCase, register_case
+from handlers.db.tables import AnswerRow, QuestionRow, RoundRow
+from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
 from partner_adapters.reference.cast import CAST
 from tests.integration.apache_kafka.reading import read_all

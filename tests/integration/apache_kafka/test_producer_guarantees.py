@@ -34,14 +34,14 @@ from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from broker.db.tables import OutboxRow
-from broker.db.uow import UnitOfWork
 from broker.deploy_acls import MUNICIPAL, partner_user
 from broker.service import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Partner
 from contracts.topics import answer_topic, question_topic
 from devtools.apache_kafka import ADMIN, ApacheKafka, KafkaJars
+from handlers.db.tables import OutboxRow
+from handlers.db.uow import UnitOfWork
 from handlers.outbox import enqueue_raw
 from partner_adapters.kafka_io import make_kafka_broker, sender
 from partner_adapters.kafka_security import SecurityProtocol

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from broker.db.uow import UnitOfWork
 from broker.kafka_admin import create_topics
 from broker.service import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import District, Track
 from contracts.topics import all_topics
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
+from handlers.db.uow import UnitOfWork
 
 TODAY = dt.date.today()
 

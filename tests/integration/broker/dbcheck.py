@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broker.db.tables import Base
+from handlers.db.tables import Base
 
 
 async def all_text(sessions: async_sessionmaker[AsyncSession]) -> str:

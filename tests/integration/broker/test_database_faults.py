@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from broker.db.engine import make_engine, make_session_factory
 from broker.service import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner
 from contracts.messages import QuestionSet
+from handlers.db.engine import make_engine, make_session_factory
 from handlers.rounds import OpenRound
 from tests.integration.broker.conftest import add_case
 from tests.integration.broker.dbcheck import count

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from broker.db.faults import is_transient
 from broker.embedded_kafka import free_port
 from broker.service import MunicipalService
 from broker.settings import ServiceSettings
 from devtools.local_postgres import LocalPostgres
+from handlers.db.faults import is_transient
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,6 @@ from sqlalchemy import func, select
 
 import broker.relay
 import broker.service
-from broker.db.migrate import upgrade
-from broker.db.tables import OutboxRow
-from broker.db.uow import UnitOfWork
 from broker.embedded_kafka import EmbeddedKafka, free_port
 from broker.kafka_admin import create_topics
 from broker.relay import OutboxRelay
@@ -23,6 +20,9 @@ from contracts.enums import Colour, Partner
 from contracts.messages import Completion, OutcomeStatus, QuestionSet
 from contracts.topics import all_topics, question_topic
 from contracts.wire import decode
+from handlers.db.migrate import upgrade
+from handlers.db.tables import OutboxRow
+from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound, open_round
 from tests.integration.broker.conftest import add_case
 from tests.integration.broker.dbcheck import all_text, count

@@ -8,9 +8,6 @@ import pytest
 from sqlalchemy import select
 
 import broker.service
-from broker.db.migrate import upgrade
-from broker.db.tables import OutboxRow
-from broker.db.uow import UnitOfWork
 from broker.service import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner
@@ -18,6 +15,9 @@ from contracts.messages import PartnerAnswer, QuestionSet, RefusalNotice
 from contracts.topics import DEADLETTER, answer_topic, question_topic, refusal_topic
 from contracts.wire import decode, encode
 from handlers.answers import AnswerReport
+from handlers.db.migrate import upgrade
+from handlers.db.tables import OutboxRow
+from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery
 from handlers.rounds import OpenRound
 from tests.integration.broker.conftest import add_case

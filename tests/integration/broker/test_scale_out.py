@@ -10,13 +10,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from broker.db.migrate import upgrade
-from broker.db.tables import AnswerRow, QuestionRow, RoundRow
 from broker.service import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner
 from contracts.messages import RoundResult
 from contracts.topics import answer_topic
+from handlers.db.migrate import upgrade
+from handlers.db.tables import AnswerRow, QuestionRow, RoundRow
 from handlers.rounds import OpenRound
 from tests.integration.broker.conftest import add_case, recreate_topics
 from tests.integration.broker.partners import FakePartners

@@ -1,4 +1,4 @@
-"""Apply the Alembic migrations shipped in broker/migrations to a database.
+"""Apply the Alembic migrations shipped in handlers/db/migrations to a database.
 
 Several service instances may start at once against a fresh database: each takes a lock
 before it migrates, so the first one migrates and the others find the schema at head.
@@ -26,7 +26,7 @@ _PG_LOCK_KEY = int.from_bytes(b"iajmigr", "big")
 
 def alembic_config(connection: Connection | None = None) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("broker") / "migrations"))
+    config.set_main_option("script_location", str(resources.files("handlers.db") / "migrations"))
     config.attributes["connection"] = connection
     return config
 

@@ -1,15 +1,17 @@
-"""Alembic environment. Run through broker.db.migrate, which hands over an open connection."""
+"""Alembic environment. Run through handlers.db.migrate, which hands over an open connection."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from broker.db.tables import Base
+from handlers.db.tables import Base
 
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations with `iaj db upgrade` (broker.db.migrate), not bare alembic")
+    raise RuntimeError(
+        "run migrations with `iaj db upgrade` (handlers.db.migrate), not bare alembic"
+    )
 
 context.configure(
     connection=connection,
