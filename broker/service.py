@@ -261,6 +261,7 @@ class MunicipalService:
             asyncio.create_task(self._watch_deadlines(), name="deadline-watch"),
         ]
         await self.broker.start()
+        self.readiness = "ready"
 
     async def stop(self) -> None:
         """Stop consuming (in-flight messages finish), then drain the outbox, then close."""
@@ -326,7 +327,7 @@ class MunicipalService:
         ):
             with attempt:
                 await upgrade(self.engine)
-        self.readiness = "ready"
+        self.readiness = "starting: the database is there"
 
     def _not_ready(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
