@@ -11,15 +11,23 @@ KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:
 KAFKA_LIBS := $(CURDIR)/.cache/kafka-$(KAFKA_VERSION)/libs
 KAFKA_JARS := $(KAFKA_LIBS)/.complete
 
-.PHONY: venv demo test lint bench schemas deploy-files kafka kafka-jars
+.PHONY: venv demo test test-fast lint bench schemas deploy-files kafka kafka-jars lock dist
 
 venv: $(STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
+# Exact versions with hashes from the lock; then this clone itself, built with the locked
+# backend (no build isolation: nothing is fetched that the lock does not name).
+$(STAMP): pyproject.toml requirements/dev.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--no-build-isolation -e .
+	# devtools/ (demo, bench, local servers, generators) is not in the wheel: the development
+	# environment finds it, like the packages above, in this clone.
+	echo '$(CURDIR)' > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/iaj-devtools.pth"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -29,6 +37,10 @@ demo: $(STAMP)
 # under CI=true, where that fails the run.
 test: $(STAMP) kafka-jars
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The unit tests alone (no Kafka, no database server): under a minute.
+test-fast: $(STAMP)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 kafka-jars:
 	@if command -v mvn >/dev/null 2>&1 && command -v java >/dev/null 2>&1; then \
@@ -51,7 +63,7 @@ kafka: $(STAMP) kafka-jars
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy contracts broker handlers partner_adapters devtools
+	$(BIN)/mypy contracts kafka_access handlers broker partner_adapters devtools
 
 # 1,000 youths (and 250) on SQLite and PostgreSQL; e.g. BENCH_ARGS="--youths 500 --profile".
 bench: $(STAMP)
@@ -66,3 +78,18 @@ deploy-files: $(STAMP)
 	$(BIN)/iaj deploy users --output deploy/kafka-users.sh
 	$(BIN)/iaj deploy topics --output deploy/kafka-topics.sh
 	$(BIN)/iaj deploy acls --output deploy/kafka-acls.sh
+
+# Re-compile requirements/*.lock from the ranges in the two pyproject.toml files, e.g. after
+# changing one; LOCK_ARGS=--upgrade moves to the newest versions the ranges allow.
+LOCK_ARGS ?=
+LOCK := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes $(LOCK_ARGS)
+lock: $(STAMP)
+	$(LOCK) --extra dev -o requirements/dev.lock pyproject.toml
+	$(LOCK) -o requirements/service.lock pyproject.toml
+	$(LOCK) -o requirements/partner-adapter.lock packaging/partner-adapter/pyproject.toml
+	$(LOCK) -o requirements/build.lock requirements/build.in
+
+# The two distributions as wheels in dist/: iaj-broker (municipal) and iaj-partner-adapter.
+dist: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist \
+		. packaging/partner-adapter

@@ -8,7 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from partner_adapters.kafka_security import (
+from kafka_access.principals import MUNICIPAL_GROUP
+from kafka_access.security import (
     KafkaSecurity,
     SaslMechanism,
     SecurityProtocol,
@@ -68,7 +69,7 @@ class ServiceSettings(BaseSettings):
         ge=1000,
         description="How long a publish waits for the broker before the relay tries again",
     )
-    consumer_group: str = Field(default="iaj-municipal")
+    consumer_group: str = Field(default=MUNICIPAL_GROUP)
     # Kafka's defaults. The embedded broker re-admits a restarted group member only after its
     # session timed out, so the demo and tests use ~1 s here.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=500)

@@ -31,8 +31,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import NoReturn, Self
 
-from broker.deploy_acls import acl_plan, password_variable
-from broker.embedded_kafka import die_with_parent, free_port, terminate
+from devtools.embedded_kafka import die_with_parent, free_port, terminate
+from devtools.generators.kafka_acls import acl_plan, password_variable
 
 __all__ = [
     "ADMIN",

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from broker.embedded_kafka import die_with_parent, free_port
+from devtools.embedded_kafka import die_with_parent, free_port
 
 __all__ = ["LocalPostgres", "LocalPostgresError"]
 

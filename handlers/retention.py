@@ -49,7 +49,8 @@ AFTER_UITSTROOM = dt.timedelta(days=365)
 AFTER_LAST_PROCESSING = dt.timedelta(days=5 * 365)
 OUTBOX_KEPT_AFTER_SENDING = dt.timedelta(days=1)
 # An inbox entry guards against a redelivery, which Kafka can make only while it still holds
-# the message: longer than the transport topics' retention (14 days, broker.deploy_topics).
+# the message: longer than the transport topics' retention (14 days, see
+# devtools.generators.kafka_topics).
 INBOX_KEPT = dt.timedelta(days=30)
 # What `iaj status` counts; the bytes themselves stay 7 days on iaj.deadletter.
 DEAD_LETTERS_KEPT = dt.timedelta(days=90)

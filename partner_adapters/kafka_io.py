@@ -12,6 +12,7 @@ import logging
 from faststream.kafka import KafkaBroker
 
 from contracts.topics import answer_topic, message_key
+from kafka_access.principals import partner_group
 from partner_adapters.delivery import Send, deliver_outbox
 from partner_adapters.settings import AdapterSettings
 from partner_adapters.state import AdapterStore, OutboxEntry
@@ -20,7 +21,7 @@ __all__ = ["consumer_group", "deliver_once", "make_kafka_broker", "sender"]
 
 
 def consumer_group(settings: AdapterSettings) -> str:
-    return f"iaj-adapter-{settings.require_partner().value}"
+    return partner_group(settings.require_partner())
 
 
 def make_kafka_broker(settings: AdapterSettings) -> KafkaBroker:

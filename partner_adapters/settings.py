@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import Partner
-from partner_adapters.kafka_security import (
+from kafka_access.security import (
     KafkaSecurity,
     SaslMechanism,
     SecurityProtocol,

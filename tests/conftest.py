@@ -92,7 +92,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 @pytest.fixture(scope="session")
 async def kafka_bootstrap(pytestconfig: pytest.Config) -> AsyncIterator[str]:
     """`host:port` of the session's Kafka-compatible broker. Topics are not auto-created:
-    use `broker.kafka_admin.create_topics` with names made unique by `unique_suffix`."""
+    use `broker.service.kafka_admin.create_topics` with names made unique by `unique_suffix`."""
     async with running_kafka(pytestconfig.stash[_KAFKA_CHOICE]) as kafka:
         pytestconfig.stash[_KAFKA_USED] = kafka.description
         yield kafka.bootstrap

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from broker.cli import app
-from broker.demo.inputs import FOCUS_LIST_FILE
-from broker.demo.run import LOG_FILE
+from devtools.demo.inputs import FOCUS_LIST_FILE
+from devtools.demo.run import LOG_FILE
 
 pytestmark = pytest.mark.e2e
 

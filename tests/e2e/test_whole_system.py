@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from broker.embedded_stack import EmbeddedStack, StackOptions
 from contracts.enums import Colour, District, Partner, Track, YesNo
 from contracts.messages import Completion, OutcomeStatus, RoundResult, utc_now
 from contracts.topics import RESULTS
 from contracts.wire import decode
+from devtools.embedded_stack import EmbeddedStack, StackOptions
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 from handlers.db.tables import QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from broker.adapter_group import AdapterGroupSpec, AdapterProcess
-from broker.kafka_admin import create_topics
+from broker.service.kafka_admin import create_topics
 from contracts.enums import Partner
 from contracts.topics import answer_topic, question_topic, refusal_topic
+from devtools.adapter_group import AdapterGroupSpec, AdapterProcess
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg.exceptions as pg
 import pytest
 
-from broker.cli_common import run_db
+from broker.cli.common import run_db
 from broker.settings import ServiceSettings
 from handlers.db.uow import UnitOfWork
 

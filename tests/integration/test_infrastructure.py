@@ -13,8 +13,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from broker.embedded_kafka import EmbeddedKafka, EmbeddedKafkaError
-from broker.kafka_admin import create_topics
+from broker.service.kafka_admin import create_topics
+from devtools.embedded_kafka import EmbeddedKafka, EmbeddedKafkaError
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +111,7 @@ async def _topics(bootstrap: str) -> list[str]:
 
 _STARTS_A_BROKER_AND_WAITS = """
 import asyncio, sys
-from broker.embedded_kafka import EmbeddedKafka
+from devtools.embedded_kafka import EmbeddedKafka
 
 async def main():
     kafka = EmbeddedKafka()

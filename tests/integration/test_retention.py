@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broker.deploy_topics import TRANSPORT_RETENTION, topic_specs
 from contracts.enums import Colour, District, Track
 from contracts.policy import haarlem_policy
+from devtools.generators.kafka_topics import TRANSPORT_RETENTION, topic_specs
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 from handlers.db.tables import CaseRow, DeadLetterRow, InboxRow, ProcessingLogRow
 from handlers.db.uow import UnitOfWork

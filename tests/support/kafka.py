@@ -1,7 +1,7 @@
 """Choose and run the Kafka-compatible broker the tests talk to.
 
 Order: an address in `IAJ_TEST_KAFKA_BOOTSTRAP`; Apache Kafka in a container when a Docker
-engine answers; otherwise Tansu started from `broker.embedded_kafka`.
+engine answers; otherwise Tansu started from `devtools.embedded_kafka`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from broker.embedded_kafka import EmbeddedKafka
+from devtools.embedded_kafka import EmbeddedKafka
 
 __all__ = [
     "BOOTSTRAP_ENV",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from broker.adapter_group import AdapterGroupSpec, AdapterProcess, AdapterStartError
-from broker.embedded_stack import StackOptions
 from contracts.enums import Partner
+from devtools.adapter_group import AdapterGroupSpec, AdapterProcess, AdapterStartError
+from devtools.embedded_stack import StackOptions
 from partner_adapters.reference import OversharingLookup, ReferenceLookup
 
 

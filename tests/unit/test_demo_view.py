@@ -10,10 +10,6 @@ from typing import Any
 
 from rich.console import Console
 
-from broker.demo.progress import PartnerProgress, Progress, RefusalGroup
-from broker.demo.report import DemoReport, DemoRound, ImportReport, Summary
-from broker.demo.results_view import print_results
-from broker.synthetic import SyntheticYouth, focus_list
 from contracts.enums import AnswerShape, Colour, Partner, YesNo
 from contracts.messages import (
     AnswerItem,
@@ -24,6 +20,10 @@ from contracts.messages import (
     RoundResult,
 )
 from contracts.policy import PolicyRef
+from devtools.demo.progress import PartnerProgress, Progress, RefusalGroup
+from devtools.demo.report import DemoReport, DemoRound, ImportReport, Summary
+from devtools.demo.results_view import print_results
+from devtools.synthetic_youths import SyntheticYouth, focus_list
 from handlers.states import RoundState
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)

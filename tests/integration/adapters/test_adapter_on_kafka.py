@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
-from broker.kafka_admin import create_topics
+from broker.service.kafka_admin import create_topics
 from contracts import (
     AnswerShape,
     Colour,

@@ -1,4 +1,4 @@
-"""Apache Kafka, configured as deployed, enforces the ACLs of broker/deploy_acls.py.
+"""Apache Kafka, configured as deployed, enforces the ACLs of devtools/generators/kafka_acls.py.
 
 Against the session's broker (SASL/SCRAM, StandardAuthorizer, `allow.everyone.if.no.acl.found=
 false`, the users, topics and ACLs of the deploy scripts), with every client logged in with
@@ -42,19 +42,6 @@ from aiokafka.protocol.admin import (
     DescribeAclsRequest,
 )
 
-from broker.deploy_acls import (
-    BACKEND,
-    BACKEND_GROUP,
-    MUNICIPAL,
-    MUNICIPAL_GROUP,
-    OPERATOR,
-    OPERATOR_GROUP,
-    Operation,
-    ResourceType,
-    acl_plan,
-    partner_group,
-    partner_user,
-)
 from contracts.enums import Partner
 from contracts.topics import (
     COMMANDS,
@@ -66,6 +53,17 @@ from contracts.topics import (
     refusal_topic,
 )
 from devtools.apache_kafka import ADMIN, ApacheKafka
+from devtools.generators.kafka_acls import Operation, ResourceType, acl_plan
+from kafka_access.principals import (
+    BACKEND,
+    BACKEND_GROUP,
+    MUNICIPAL,
+    MUNICIPAL_GROUP,
+    OPERATOR,
+    OPERATOR_GROUP,
+    partner_group,
+    partner_user,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -292,7 +290,7 @@ async def visible_topics(client: Any) -> set[str]:
 
 
 def planned_acls(*, principal: str | None = None, topic: str | None = None) -> set[Acl]:
-    """broker/deploy_acls.py's bindings, as the broker describes them."""
+    """devtools/generators/kafka_acls.py's bindings, as the broker describes them."""
     return {
         (
             _RESOURCE[b.resource_type],
@@ -580,7 +578,7 @@ async def read_markers(kafka: ApacheKafka, login: Login, markers: Sequence[Marke
 
 
 async def test_the_broker_holds_exactly_the_planned_acls(superuser: Any) -> None:
-    """What every test below relies on: the deploy scripts granted broker/deploy_acls.py."""
+    """What every test below relies on: the deploy scripts granted the planned ACLs."""
     assert await broker_acls(superuser) == planned_acls()
 
 

@@ -34,8 +34,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from broker.deploy_acls import MUNICIPAL, partner_user
-from broker.service import MunicipalService
+from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Partner
 from contracts.topics import answer_topic, question_topic
@@ -43,8 +42,9 @@ from devtools.apache_kafka import ADMIN, ApacheKafka, KafkaJars
 from handlers.db.tables import OutboxRow
 from handlers.db.uow import UnitOfWork
 from handlers.outbox import enqueue_raw
+from kafka_access.principals import MUNICIPAL, partner_user
+from kafka_access.security import SecurityProtocol
 from partner_adapters.kafka_io import make_kafka_broker, sender
-from partner_adapters.kafka_security import SecurityProtocol
 from partner_adapters.settings import AdapterSettings
 from partner_adapters.state import OutboxEntry
 from tests.support.kafka_proxy import KafkaProxy

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from broker.kafka_admin import create_topics
-from broker.service import MunicipalService
+from broker.service.kafka_admin import create_topics
+from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import District, Track
 from contracts.topics import all_topics

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from broker.service import MunicipalService
+from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner
 from contracts.messages import QuestionSet

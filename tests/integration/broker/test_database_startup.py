@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from broker.embedded_kafka import free_port
-from broker.service import MunicipalService
+from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
+from devtools.embedded_kafka import free_port
 from devtools.local_postgres import LocalPostgres
 from handlers.db.faults import is_transient
 

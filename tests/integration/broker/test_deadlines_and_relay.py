@@ -9,17 +9,17 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
-import broker.relay
-import broker.service
-from broker.embedded_kafka import EmbeddedKafka, free_port
-from broker.kafka_admin import create_topics
-from broker.relay import OutboxRelay
-from broker.service import MunicipalService
+import broker.service.municipal
+import broker.service.relay
+from broker.service.kafka_admin import create_topics
+from broker.service.municipal import MunicipalService
+from broker.service.relay import OutboxRelay
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner
 from contracts.messages import Completion, OutcomeStatus, QuestionSet
 from contracts.topics import all_topics, question_topic
 from contracts.wire import decode
+from devtools.embedded_kafka import EmbeddedKafka, free_port
 from handlers.db.migrate import upgrade
 from handlers.db.tables import OutboxRow
 from handlers.db.uow import UnitOfWork
@@ -86,7 +86,7 @@ async def test_a_relay_killed_before_marking_sent_publishes_again_with_the_same_
             raise SystemError("relay killed between publish and marking sent")
 
         with monkeypatch.context() as patch:
-            patch.setattr(broker.relay, "utc_now", crash)
+            patch.setattr(broker.service.relay, "utc_now", crash)
             with pytest.raises(SystemError):
                 await relay.publish_pending()
         assert await relay.publish_pending() == len(GROEN_FIRST_WAVE)  # again, after restart
@@ -178,7 +178,7 @@ async def test_the_deadline_watch_outlives_a_failing_pass(
     """A pass of the deadline watch fails (a bug, not the database): it is logged, and the
     next pass still completes the round whose deadline passed."""
     failures: list[int] = []
-    real = broker.service.expire_overdue
+    real = broker.service.municipal.expire_overdue
 
     async def failing_twice(uow: UnitOfWork, now: dt.datetime) -> list[str]:
         if len(failures) < 2:
@@ -186,7 +186,7 @@ async def test_the_deadline_watch_outlives_a_failing_pass(
             raise RuntimeError("a bug in one pass")
         return await real(uow, now)
 
-    monkeypatch.setattr(broker.service, "expire_overdue", failing_twice)
+    monkeypatch.setattr(broker.service.municipal, "expire_overdue", failing_twice)
     short = settings.model_copy(update={"round_deadline": dt.timedelta(seconds=1)})
     async with MunicipalService(short) as service, FakePartners(clean_kafka) as partners:
         case_id = await add_case(service)

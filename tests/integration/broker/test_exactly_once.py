@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from broker.service import MunicipalService
+from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner
 from contracts.messages import OpenRoundCommand, OutcomeStatus, PartnerAnswer

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from broker.service import MunicipalService
+from broker.service.municipal import MunicipalService
 from contracts.enums import AnswerShape, Colour, Partner, SubjectRole, YesNo
 from contracts.messages import Completion, OutcomeStatus, QuestionSet
 from contracts.policy import haarlem_policy

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from broker.service import MunicipalService
+from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour
 from contracts.messages import OpenRoundCommand

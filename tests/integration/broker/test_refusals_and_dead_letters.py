@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-import broker.service
-from broker.service import MunicipalService
+import broker.service.municipal
+from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner
 from contracts.messages import PartnerAnswer, QuestionSet, RefusalNotice
@@ -144,7 +144,7 @@ async def test_a_message_that_fails_inside_a_batch_costs_only_itself(
             await partners.send(Partner.LEERPLICHT, encode(message), leerplicht.round_id)
 
     batches: list[int] = []
-    real = broker.service.handle_answers
+    real = broker.service.municipal.handle_answers
 
     async def failing_on_the_poisoned(
         uow: UnitOfWork, messages: list[tuple[bytes, Delivery]], now: dt.datetime
@@ -154,7 +154,7 @@ async def test_a_message_that_fails_inside_a_batch_costs_only_itself(
             raise RuntimeError("a bug this message triggers")
         return await real(uow, messages, now)
 
-    monkeypatch.setattr(broker.service, "handle_answers", failing_on_the_poisoned)
+    monkeypatch.setattr(broker.service.municipal, "handle_answers", failing_on_the_poisoned)
     async with service:
         letters = await read_topic(clean_kafka, DEADLETTER, 1)
         stored = await counted(service.sessions, "answers", len(answers))

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from broker.service import MunicipalService
+from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner
 from contracts.messages import RoundResult

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from broker.contracts_cli import app
 from contracts.jsonschema import schema_filename, wire_schemas
+from devtools.generators.contracts_command import app
 
 NAMES = [schema_filename(name) for name in wire_schemas()]
 

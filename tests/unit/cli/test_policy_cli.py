@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from broker.policy_cli import app
+from broker.cli.policy import app
 from contracts import AnswerShape, Colour, Partner, haarlem_policy
 
 SHAPES = {s.value for s in AnswerShape}

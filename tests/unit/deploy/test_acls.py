@@ -10,21 +10,18 @@ import json
 
 import pytest
 
-from broker.deploy_acls import (
-    BACKEND,
-    MUNICIPAL,
-    OPERATOR,
+from broker.settings import ServiceSettings
+from contracts.enums import Partner
+from contracts.topics import all_topics
+from devtools.generators.kafka_acls import (
     AclBinding,
     Operation,
     PrincipalAcls,
     ResourceType,
     acl_plan,
-    partner_group,
     render_json,
 )
-from broker.settings import ServiceSettings
-from contracts.enums import Partner
-from contracts.topics import all_topics
+from kafka_access.principals import BACKEND, MUNICIPAL, OPERATOR, partner_group
 from partner_adapters.kafka_io import consumer_group
 from partner_adapters.settings import AdapterSettings
 

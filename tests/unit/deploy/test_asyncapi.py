@@ -10,19 +10,20 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from typer.testing import CliRunner
 
-from broker.asyncapi import (
+from broker.service.municipal import build_app
+from broker.settings import ServiceSettings
+from contracts import messages
+from contracts.enums import Partner
+from devtools.generators.asyncapi import (
     ASYNCAPI_DIR,
     ASYNCAPI_DOCUMENTS,
     asyncapi_document,
     municipal_broker,
     partner_broker,
 )
-from broker.contracts_cli import app as contracts_app
-from broker.deploy_acls import MUNICIPAL, Operation, ResourceType, acl_plan, partner_user
-from broker.service import build_app
-from broker.settings import ServiceSettings
-from contracts import messages
-from contracts.enums import Partner
+from devtools.generators.contracts_command import app as contracts_app
+from devtools.generators.kafka_acls import Operation, ResourceType, acl_plan
+from kafka_access.principals import MUNICIPAL, partner_user
 from partner_adapters.runtime import build_adapter
 from partner_adapters.settings import AdapterSettings
 

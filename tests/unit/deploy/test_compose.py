@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from pydantic_settings import BaseSettings
 
-from broker.deploy_acls import acl_plan, partner_user, password_variable
 from broker.settings import ServiceSettings
 from contracts.enums import Partner
 from devtools.apache_kafka import kafka_jars
-from partner_adapters.kafka_security import kafka_security
+from devtools.generators.kafka_acls import acl_plan, password_variable
+from kafka_access.principals import partner_user
+from kafka_access.security import kafka_security
 from partner_adapters.settings import AdapterSettings
 
 yaml = pytest.importorskip("yaml")
@@ -85,7 +86,7 @@ def test_each_adapter_logs_in_as_its_own_user(partner: Partner) -> None:
     assert env["IAJ_ADAPTER_SASL_USERNAME"] == f"partner-{partner.value}" == partner_user(partner)
     variable = password_variable(partner_user(partner))
     assert env["IAJ_ADAPTER_SASL_PASSWORD"].startswith(f"${{{variable}:?")
-    assert SERVICES[service]["command"] == ["adapter", "run"]
+    assert SERVICES[service]["command"] == ["run"]  # the image runs `iaj-adapter`
     settings = settings_of(service)
     assert isinstance(settings, AdapterSettings)
     assert settings.partner is partner
@@ -221,14 +222,29 @@ def test_postgres_16_is_the_municipal_database() -> None:
     assert "healthcheck" in postgres
 
 
-def test_the_image_installs_the_project_and_runs_unprivileged() -> None:
+def test_the_images_install_the_locked_wheels_and_run_unprivileged() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE) == ["python:3.11-slim"] * 2
-    [user] = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
-    assert user not in {"root", "0"}
-    assert "pip install" in dockerfile
+    targets = re.findall(r"^FROM \S+ AS (\S+)", dockerfile, re.MULTILINE)
+    assert targets == ["build", "runtime", "adapter", "service"]  # `docker build .`: service
+    users = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
+    assert users == ["iaj", "iaj"]
+    # Every pip install takes a lock with hashes, or a wheel of ours without dependencies.
+    for install in re.findall(r"pip install [^&\n]*", dockerfile):
+        assert "--require-hashes" in install or "--no-deps" in install, install
+    assert "/wheels/iaj_partner_adapter-" in dockerfile
+    assert "/wheels/iaj_broker-" in dockerfile
+    # Nothing of the dev tools or the tests is copied in.
+    assert not re.search(r"^COPY (devtools|tests)", dockerfile, re.MULTILINE)
     assert '"/var/lib/iaj-adapter"' not in dockerfile  # no anonymous volume in the service
     assert "install -d -o iaj" in dockerfile  # the adapter's state dir belongs to that user
+
+
+def test_compose_runs_the_adapters_from_the_partner_image() -> None:
+    targets = {name: service["build"]["target"] for name, service in SERVICES.items()
+               if "build" in service}  # fmt: skip
+    assert targets.pop("iaj") == "service"
+    assert set(targets.values()) == {"adapter"}
+    assert set(targets) == set(ADAPTERS.values())  # one per partner
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert {".env", ".venv", ".git"} <= set(ignored)
 

@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from broker.deploy_acls import (
+from broker.settings import ServiceSettings
+from contracts.topics import DEADLETTER, all_topics
+from devtools.generators.deploy_command import DEPLOY_FILES, app
+from devtools.generators.kafka_acls import (
     AclBinding,
     Operation,
     ResourceType,
@@ -22,15 +25,12 @@ from broker.deploy_acls import (
     password_variable,
     render_kafka_acls,
 )
-from broker.deploy_cli import DEPLOY_FILES, app
-from broker.deploy_topics import (
+from devtools.generators.kafka_topics import (
     DEADLETTER_RETENTION,
     TRANSPORT_RETENTION,
     render_kafka_topics,
     topic_specs,
 )
-from broker.settings import ServiceSettings
-from contracts.topics import DEADLETTER, all_topics
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"

@@ -1,4 +1,4 @@
-"""`partner_adapters.kafka_security`: one set of settings, one connection for both clients."""
+"""`kafka_access.security`: one set of settings, one connection for both clients."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from faststream.kafka.security import parse_security
 from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import SecretStr
 
-from partner_adapters.kafka_security import KafkaSecurityError, kafka_security
+from kafka_access.security import KafkaSecurityError, kafka_security
 
 
 def test_plaintext_adds_nothing() -> None:

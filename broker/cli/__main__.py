@@ -1,0 +1,5 @@
+"""`python -m broker.cli`: the `iaj` command."""
+
+from broker.cli import app
+
+app()

@@ -1,0 +1,109 @@
+"""`iaj focuslist import`: take the netto rows of a focus-list CSV in, in one transaction.
+
+The report names rows by number only: a row that is not taken in is never stored, and its
+name must not end up in a terminal scroll-back or a CI log either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from broker.cli.common import (
+    ActorOpt,
+    DatabaseUrlOpt,
+    JsonOpt,
+    fail,
+    load_settings,
+    out,
+    print_json,
+    run_db,
+)
+from handlers.db.uow import UnitOfWork
+from handlers.errors import FocusListMalformed
+from handlers.focus_list import REQUIRED_COLUMNS, RowOutcome, import_focus_list
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)
+
+
+@app.callback()
+def _root() -> None:
+    """Import the focus list."""
+
+
+@app.command("import")
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help=f"CSV (UTF-8) with the columns {', '.join(REQUIRED_COLUMNS)}, ...",
+        ),
+    ],
+    actor: ActorOpt = "iaj-cli",
+    as_json: JsonOpt = False,
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """Take in every valid netto row; bruto and invalid rows are reported by number only."""
+    settings = load_settings(database_url)
+    try:
+        # utf-8-sig: spreadsheets put a byte-order mark before the header.
+        text = file.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        fail(f"{file}: not UTF-8 (byte {exc.start}); save it as 'CSV UTF-8'. Nothing imported.")
+    except OSError as exc:
+        fail(f"{file}: cannot read it: {exc.strerror or exc}")
+    today = dt.date.today()
+
+    async def work(uow: UnitOfWork) -> list[RowOutcome]:
+        try:
+            outcomes = await import_focus_list(uow, text, actor=actor, today=today)
+        except FocusListMalformed as exc:
+            raise FocusListMalformed(f"{file}: {exc}. Nothing imported.") from None
+        await uow.commit()
+        return outcomes
+
+    outcomes = run_db(settings, work)
+    taken = sum(o.taken_in for o in outcomes)
+    if as_json:
+        print_json(
+            {
+                "rows": [dataclasses.asdict(o) for o in outcomes],
+                "taken_in": taken,
+                "not_taken_in": len(outcomes) - taken,
+            }
+        )
+        return
+    out.print(_table(outcomes))
+    out.print(
+        Text.assemble(
+            ("taken in: ", "bold"),
+            (str(taken), "green"),
+            ("   not taken in: ", "bold"),
+            (str(len(outcomes) - taken), "yellow" if taken < len(outcomes) else ""),
+        )
+    )
+
+
+def _table(outcomes: list[RowOutcome]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("row", justify="right")
+    table.add_column("taken in")
+    table.add_column("case / why not", overflow="fold")
+    for o in outcomes:
+        if o.taken_in:
+            table.add_row(str(o.row), Text("yes", "green"), o.case_id or "")
+        else:
+            table.add_row(str(o.row), Text("no", "yellow"), Text(o.reason or ""))
+    return table

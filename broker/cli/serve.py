@@ -1,0 +1,61 @@
+"""`iaj serve`: run the municipal service until SIGINT/SIGTERM (FastStream handles both)."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from aiokafka.errors import KafkaError
+
+from broker.cli.common import (
+    EXIT_UNAVAILABLE,
+    DatabaseUrlOpt,
+    fail,
+    load_settings,
+    reported_errors,
+)
+from broker.service.municipal import run_service
+
+__all__ = ["LogLevel", "serve"]
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def number(self) -> int:
+        return logging.getLevelNamesMapping()[self.name]
+
+
+def serve(
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="Least severe level logged.")
+    ] = LogLevel.INFO,
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """Consume answers and commands, publish the outbox, complete rounds at their deadline.
+
+    Kafka, database and policy come from the IAJ_* settings (see broker/settings.py).
+    """
+    settings = load_settings(database_url)
+    logging.basicConfig(
+        level=log_level.number, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # aiosqlite logs every statement with its parameters at DEBUG: names would end up in the log.
+    logging.getLogger("aiosqlite").setLevel(max(log_level.number, logging.INFO))
+    with reported_errors():
+        try:
+            healthy = run_service(settings)  # its own start/stop messages at INFO
+        except KafkaError as exc:
+            # Start-up could not reach Kafka: say so plainly; the supervisor restarts us.
+            fail(f"Kafka at {settings.kafka_bootstrap} cannot be used: {exc}", EXIT_UNAVAILABLE)
+        if not healthy:
+            fail(
+                "halted: the database stayed unreachable; unprocessed messages wait in Kafka",
+                EXIT_UNAVAILABLE,
+            )

@@ -1,0 +1,120 @@
+"""The outbox relay: publishes what transactions decided, marks it sent after the broker acks.
+
+At-least-once: if the process dies between the broker's acknowledgement and marking the rows
+sent, the rows are published again on restart, with the same message id, so consumers can
+recognise the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    wait_exponential,
+)
+
+from broker.service.metrics import OUTBOX_PUBLISHED
+from contracts.messages import utc_now
+from handlers.db.faults import log_retry
+from handlers.db.tables import OutboxRow
+
+__all__ = ["OutboxRelay"]
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int,
+        interval_seconds: float,
+    ) -> None:
+        self._sessions = session_factory
+        self._producer = producer
+        self._batch_size = batch_size
+        self._interval = interval_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was written to the outbox: publish now instead of at the next tick."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to one batch of unsent rows. Returns how many were sent."""
+        async with self._sessions() as session:
+            query = (
+                select(
+                    OutboxRow.id,
+                    OutboxRow.topic,
+                    OutboxRow.key,
+                    OutboxRow.payload,
+                    OutboxRow.headers,
+                )
+                .where(OutboxRow.sent_at.is_(None))
+                .order_by(OutboxRow.id)
+                .limit(self._batch_size)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                # Several service instances may relay side by side without sending a row twice.
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).all()
+            if not rows:
+                return 0
+            pending = [
+                await self._producer.send(
+                    row.topic,
+                    value=row.payload,
+                    key=row.key or None,
+                    headers=[(k, v.encode()) for k, v in row.headers.items()],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*pending)  # every record acknowledged by the broker
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([row.id for row in rows]))
+                # Kafka holds the message now; question sets carry names, so we keep no copy.
+                .values(sent_at=utc_now(), payload=b"")
+            )
+            await session.commit()
+        OUTBOX_PUBLISHED.inc(len(rows))
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set; then one last pass so nothing decided is left waiting."""
+        # Any failure of a pass (broker away, database busy) is retried with backoff: the rows
+        # stay unsent until a pass succeeds, so nothing is lost, and the relay never dies.
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(Exception),
+            # At most 5 s apart: a broker back after a restart is used within seconds.
+            wait=wait_exponential(multiplier=0.2, max=5),
+            before_sleep=log_retry(log, "outbox relay"),
+            reraise=True,
+        )
+        while not stop.is_set():
+            self._wake.clear()  # a wake-up during the pass below triggers the next pass
+            sent: int = await retrying(self.publish_pending)
+            if sent < self._batch_size:
+                await self._sleep(stop)
+        await retrying(self._drain)
+
+    async def _drain(self) -> None:
+        while await self.publish_pending() == self._batch_size:
+            pass
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        waiters = [asyncio.ensure_future(e.wait()) for e in (self._wake, stop)]
+        try:
+            await asyncio.wait(waiters, timeout=self._interval, return_when="FIRST_COMPLETED")
+        finally:
+            for w in waiters:
+                w.cancel()

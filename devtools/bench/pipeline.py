@@ -1,0 +1,207 @@
+"""The measured system: N rounds through the municipal service and the 14 reference adapters.
+
+The stack runs before the clock starts (topics, group joins, migrations are not measured) and
+the cases are registered before it too. Measured: opening the rounds, at most `in_flight` at a
+time, until the result of the last one is on `iaj.results`. Latency is each round's
+opened_at → completed_at as the database recorded it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import func, select
+
+from broker.service.municipal import MunicipalService
+from contracts.enums import Partner
+from contracts.topics import RESULTS, answer_topic, question_topic
+from devtools.bench.wire import WireRecord, read_topics
+from devtools.embedded_stack import EmbeddedStack
+from devtools.synthetic_youths import SyntheticYouth
+from handlers.cases import register_case
+from handlers.db.tables import AnswerRow, RoundRow
+from handlers.db.uow import UnitOfWork
+from handlers.rounds import OpenRound
+
+__all__ = ["BenchIncomplete", "PipelineResult", "register_cases", "run_pipeline"]
+
+_ACTOR = "iaj-bench"
+
+
+class BenchIncomplete(RuntimeError):
+    """Not every round completed within the time allowed."""
+
+
+@dataclass
+class PipelineResult:
+    rounds: int
+    elapsed_seconds: float
+    completions: dict[str, int]  # per `Completion` (complete, deadline) from the results
+    duplicate_results: int  # results seen again for a round (the relay is at-least-once)
+    other_results: int  # results of rounds opened before this run, published again
+    states: dict[str, int]  # per round state, from the database
+    answers_accepted: int
+    latencies: list[float]
+    questions: list[WireRecord] = field(default_factory=list)
+    answers: list[WireRecord] = field(default_factory=list)
+
+
+async def register_cases(service: MunicipalService, youths: Sequence[SyntheticYouth]) -> list[str]:
+    """Put every youth on the netto focus list (not measured); returns the case ids."""
+    today = dt.date.today()
+    ids: list[str] = []
+    for start in range(0, len(youths), 250):
+        async with UnitOfWork(service.sessions) as uow:
+            for youth in youths[start : start + 250]:
+                ids.append(await register_case(uow, youth.case, actor=_ACTOR, today=today))
+            await uow.commit()
+    return ids
+
+
+async def run_pipeline(
+    stack: EmbeddedStack,
+    youths: Sequence[SyntheticYouth],
+    case_ids: Sequence[str],
+    *,
+    in_flight: int,
+    timeout_seconds: float,
+    on_start: Callable[[], None] = lambda: None,
+    on_round_done: Callable[[], None] = lambda: None,
+) -> PipelineResult:
+    """Open one round per case and wait for every result; `on_start` is called at t0."""
+    service = stack.service
+    if service is None:
+        raise RuntimeError("the stack is not running")
+    window = asyncio.Semaphore(in_flight if in_flight > 0 else len(case_ids) or 1)
+    results = await _ResultWatch.start(stack.bootstrap)
+    try:
+        on_start()
+        started = time.perf_counter()
+        opener = asyncio.create_task(_open_all(service, youths, case_ids, window, results))
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                completions = await results.collect(len(case_ids), window, on_round_done)
+        except TimeoutError:
+            raise BenchIncomplete(
+                f"{results.seen} of {len(case_ids)} rounds completed within {timeout_seconds:.0f}s"
+            ) from None
+        finally:
+            if not opener.done():
+                opener.cancel()
+            await asyncio.gather(opener, return_exceptions=True)
+        elapsed = time.perf_counter() - started
+        opener.result()  # a failure to open a round is the run's failure
+    finally:
+        await results.stop()
+    states, answers, latencies = await _from_database(service)
+    return PipelineResult(
+        len(case_ids),
+        elapsed,
+        completions,
+        results.duplicates,
+        results.others,
+        states,
+        answers,
+        latencies,
+    )
+
+
+async def read_wire_records(bootstrap: str) -> tuple[list[WireRecord], list[WireRecord]]:
+    """Every question set and answer message the run put on Kafka."""
+    questions = await read_topics(bootstrap, [question_topic(p) for p in Partner])
+    answers = await read_topics(bootstrap, [answer_topic(p) for p in Partner])
+    return questions, answers
+
+
+async def _open_all(
+    service: MunicipalService,
+    youths: Sequence[SyntheticYouth],
+    case_ids: Sequence[str],
+    window: asyncio.Semaphore,
+    results: _ResultWatch,
+) -> None:
+    for youth, case_id in zip(youths, case_ids, strict=True):
+        await window.acquire()
+        request = OpenRound(case_id=case_id, colour=youth.colour, actor=_ACTOR)
+        # Registered before its result can exist: that takes two Kafka hops and more.
+        results.expect(await service.open_round(request))
+
+
+class _ResultWatch:
+    """Reads `iaj.results` from its current end (no consumer group: nothing to join)."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self._expected: set[str] = set()
+        self._done: set[str] = set()
+        self.seen = 0
+        self.duplicates = 0  # a result again for a round of this run: the relay is at-least-once
+        self.others = 0  # a result of a round opened before this run (published again)
+
+    def expect(self, round_id: str) -> None:
+        self._expected.add(round_id)
+
+    @classmethod
+    async def start(cls, bootstrap: str) -> _ResultWatch:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        await consumer.topics()
+        partitions = [TopicPartition(RESULTS, p) for p in consumer.partitions_for_topic(RESULTS)]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await consumer.position(tp)  # resolve "end" now, before any round opens
+        return cls(consumer)
+
+    async def collect(
+        self, expected: int, window: asyncio.Semaphore, on_round_done: Callable[[], None]
+    ) -> dict[str, int]:
+        completions: Counter[str] = Counter()
+        while self.seen < expected:
+            batch = await self._consumer.getmany(timeout_ms=100)
+            for record in (r for rs in batch.values() for r in rs):
+                # Just the fields we count: validating every result here would load the run.
+                result = json.loads(record.value)
+                round_id = str(result.get("round_id"))
+                if round_id in self._done:
+                    self.duplicates += 1
+                    continue
+                if round_id not in self._expected:
+                    self.others += 1
+                    continue
+                self._done.add(round_id)
+                completions[str(result.get("completion"))] += 1
+                self.seen += 1
+                window.release()
+                on_round_done()
+        return dict(completions)
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+
+async def _from_database(service: MunicipalService) -> tuple[dict[str, int], int, list[float]]:
+    async with UnitOfWork(service.sessions) as uow:
+        session = uow.session
+        states = dict(
+            (
+                await session.execute(select(RoundRow.state, func.count()).group_by(RoundRow.state))
+            ).all()
+        )
+        answers = await session.scalar(select(func.count()).select_from(AnswerRow)) or 0
+        spans = (
+            await session.execute(
+                select(RoundRow.opened_at, RoundRow.completed_at).where(
+                    RoundRow.completed_at.is_not(None)
+                )
+            )
+        ).all()
+    latencies = [(done - opened).total_seconds() for opened, done in spans if done is not None]
+    return states, answers, latencies

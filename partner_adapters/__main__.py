@@ -1,0 +1,5 @@
+"""`python -m partner_adapters`: the `iaj-adapter` command."""
+
+from partner_adapters.cli import app
+
+app()
