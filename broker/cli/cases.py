@@ -38,7 +38,7 @@ from handlers.retention import record_uitstroom
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False)
 _DATE = ["%Y-%m-%d"]
 
 

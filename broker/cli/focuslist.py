@@ -32,7 +32,7 @@ from handlers.focus_list import REQUIRED_COLUMNS, RowOutcome, import_focus_list
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False)
 
 
 @app.callback()

@@ -19,7 +19,7 @@ __all__ = ["app", "policy_view"]
 
 PolicyView = dict[str, dict[str, list[dict[str, Any]]]]
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False)
 
 _FileOption = Annotated[
     Path | None,

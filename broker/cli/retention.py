@@ -22,7 +22,7 @@ from handlers.retention import PurgeDue, due_for_purge, purge
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False)
 
 
 @app.callback()

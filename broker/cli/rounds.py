@@ -32,7 +32,7 @@ from handlers.states import QuestionStatus
 
 __all__ = ["app", "round_json"]
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False)
 
 _STATUS_STYLE = {
     QuestionStatus.WAITING: "dim",

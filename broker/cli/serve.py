@@ -18,7 +18,7 @@ from broker.cli.common import (
 )
 from broker.service.municipal import run_service
 
-__all__ = ["LogLevel", "serve"]
+__all__ = ["LogLevel", "app", "serve"]
 
 
 class LogLevel(StrEnum):
@@ -59,3 +59,7 @@ def serve(
                 "halted: the database stayed unreachable; unprocessed messages wait in Kafka",
                 EXIT_UNAVAILABLE,
             )
+
+
+app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+app.command()(serve)

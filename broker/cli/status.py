@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import typer
 from rich import box
 from rich.table import Table
 from rich.text import Text
@@ -23,7 +24,7 @@ from contracts.messages import utc_now
 from handlers.db.uow import UnitOfWork
 from handlers.status import ServiceStatus, service_status
 
-__all__ = ["status", "status_json"]
+__all__ = ["app", "status", "status_json"]
 
 
 def status(as_json: JsonOpt = False, database_url: DatabaseUrlOpt = None) -> None:
@@ -108,3 +109,7 @@ def _partner_table(report: ServiceStatus) -> Table:
             Text(str(p.dead_lettered), "red" if p.dead_lettered else "dim"),
         )
     return table
+
+
+app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+app.command()(status)
