@@ -63,7 +63,7 @@ kafka: $(STAMP) kafka-jars
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy contracts kafka_access handlers broker partner_adapters devtools
+	$(BIN)/mypy contracts kafka_access handlers broker partner_adapters devtools tests
 
 # 1,000 youths (and 250) on SQLite and PostgreSQL; e.g. BENCH_ARGS="--youths 500 --profile".
 bench: $(STAMP)

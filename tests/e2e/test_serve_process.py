@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from contracts.enums import Colour, Partner
-from tests.integration.broker.conftest import clean_kafka  # noqa: F401 (fixture)
-from tests.integration.broker.partners import FakePartners
+from tests.integration.broker.service.conftest import clean_kafka  # noqa: F401 (fixture)
+from tests.integration.broker.service.partners import FakePartners
 
 pytestmark = pytest.mark.e2e
 

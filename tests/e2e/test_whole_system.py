@@ -24,8 +24,8 @@ from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 from handlers.db.tables import QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
-from tests.integration.broker.dbcheck import all_text, count
-from tests.integration.broker.partners import read_topic
+from tests.integration.broker.service.dbcheck import all_text, count
+from tests.integration.broker.service.partners import read_topic
 
 pytestmark = pytest.mark.e2e
 
