@@ -1,4 +1,4 @@
-"""The partner adapter's command line: `iaj adapter ...`, or `iaj-adapter ...` on its own.
+"""The partner adapter's command line, `iaj-adapter ...` (in a clone also `iaj adapter ...`).
 
 Exit codes: 0 done; 1 recorded but not (yet) sent, or Kafka unreachable; 2 refused or wrong
 usage (nothing recorded as answered, nothing sent).
@@ -244,7 +244,7 @@ async def _deliver(settings: AdapterSettings, store: AdapterStore) -> int:
         reason = escape(f"{type(exc).__name__}: {exc}")
         _err.print(
             f"[yellow]Recorded, but not sent yet ({reason}). The running adapter sends it, "
-            "or run `iaj adapter retry`.[/yellow]"
+            "or run `iaj-adapter retry`.[/yellow]"
         )
         return EXIT_NOT_SENT
     if sent:

@@ -21,8 +21,8 @@ class LookupUnavailable(AdapterError):
     """Raise this from your lookup when your own system cannot be reached right now.
 
     The adapter retries the lookup with backoff. If it still fails, nothing is answered: the
-    failure is recorded (visible in `iaj adapter status`) and the questions stay open for
-    `iaj adapter retry` or manual answering. Do not put personal data in the message.
+    failure is recorded (visible in `iaj-adapter status`) and the questions stay open for
+    `iaj-adapter retry` or manual answering. Do not put personal data in the message.
     """
 
 

@@ -1,4 +1,4 @@
-"""Turn `iaj adapter answer` flags or prompts into answer fields, for the same check as a
+"""Turn `iaj-adapter answer` flags or prompts into answer fields, for the same check as a
 lookup's answer. Nothing here decides what is permitted: `contracts.check_answer` does."""
 
 from __future__ import annotations

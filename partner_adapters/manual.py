@@ -72,7 +72,7 @@ async def find_open_question(
     if not ref or not matches:
         raise QuestionNotOpen(
             f"no open question matches {question_ref!r}: it is unknown, already answered, or "
-            "past its deadline (see `iaj adapter pending`)"
+            "past its deadline (see `iaj-adapter pending`)"
         )
     if len(matches) > 1:
         listed = ", ".join(f"{m.question.question_id} in set {m.question_set_id}" for m in matches)

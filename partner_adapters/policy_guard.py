@@ -4,7 +4,7 @@
 policy: a question set asking more than the convenant permits at its label (a wrong shape, a
 detail field the policy does not name, a policy version this adapter does not know) is not
 answered by the lookup at all. Such questions stay open; upgrading the adapter (a new policy
-ships with `contracts`) and `iaj adapter retry` picks them up.
+ships with `contracts`) and `iaj-adapter retry` picks them up.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The adapter checks every answer before it leaves, so a notice means the two sides disagree
 (an older local policy, an answer sent by hand past the adapter, a question already closed).
-It is kept for `iaj adapter status`, with the reason and field only, like every refusal.
+It is kept for `iaj-adapter status`, with the reason and field only, like every refusal.
 """
 
 from __future__ import annotations

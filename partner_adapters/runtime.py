@@ -1,4 +1,4 @@
-"""`iaj adapter run`: the FastStream application that answers question sets as they arrive.
+"""`iaj-adapter run`: the FastStream application that answers question sets as they arrive.
 
 Thin on purpose: it hands the raw bytes of each record to `answering.receive`, sends what was
 recorded, and only then acknowledges. A bad message is recorded and acknowledged like any
