@@ -8,7 +8,6 @@ round's completion. A redelivered message hits the inbox's primary key and chang
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,16 +16,16 @@ from sqlalchemy import select
 from contracts.answers import check_answer
 from contracts.enums import Colour, Partner
 from contracts.errors import AnswerRefused, MalformedMessage, RefusalReason
-from contracts.messages import AnswerItem, Completion, RefusalNotice
-from contracts.topics import message_key, partner_of_answer_topic, refusal_topic
+from contracts.messages import AnswerItem, Completion
+from contracts.topics import partner_of_answer_topic
 from contracts.wire import AnswerEnvelope, decode_answer_envelope
+from handlers.answer_refusals import Refuser
 from handlers.cases import get_case
 from handlers.completion import complete_round
-from handlers.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RefusalRow, RoundRow
+from handlers.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery, dead_letter
 from handlers.inbox import claim
-from handlers.outbox import enqueue
 from handlers.questions import to_wire_question
 from handlers.rounds import issue_question_sets
 from handlers.states import QuestionStatus, RoundState
@@ -148,7 +147,7 @@ async def _process(
 ) -> None:
     if topic_partner is None:
         raise ValueError(f"{envelope.message_id} was not consumed from a partner's answer topic")
-    refuse = _Refuser(uow, envelope, topic_partner, report, now)
+    refuse = Refuser(uow, envelope, topic_partner, report.refused, now)
     if envelope.partner is not topic_partner:
         refuse.all(RefusalReason.WRONG_PARTNER, "partner")
         return
@@ -252,60 +251,3 @@ async def _resolve_dependents(
         case = await get_case(uow, context.row.case_id)
         issue_question_sets(uow, context.row, case, to_issue, now)
     return len(to_issue)
-
-
-class _Refuser:
-    """Records refusals (who, which question, why — never content) and notifies the partner."""
-
-    def __init__(
-        self,
-        uow: UnitOfWork,
-        env: AnswerEnvelope,
-        sender: Partner,
-        report: AnswerReport,
-        now: dt.datetime,
-    ) -> None:
-        # The sender is the partner whose answer topic the message came on: only it can write
-        # there, whatever the message claims.
-        self.uow, self.env, self.sender, self.report, self.now = uow, env, sender, report, now
-        self.colour: Colour | None = None
-
-    def all(self, reason: RefusalReason, field: str) -> None:
-        self.one(reason, field, None)
-
-    def one(self, reason: RefusalReason, field: str | None, question: QuestionRow | None) -> None:
-        self.report.refused.append(reason)
-        question_id = question.id if question else None
-        self.uow.session.add(
-            RefusalRow(
-                round_id=str(self.env.round_id),
-                partner=self.sender.value,
-                message_id=str(self.env.message_id),
-                question_id=question_id,
-                reason=reason.value,
-                field=field,
-                received_at=self.now,
-            )
-        )
-        notice = RefusalNotice(
-            message_id=uuid.uuid4(),
-            round_id=self.env.round_id,
-            correlation_id=self.env.correlation_id,
-            policy=self.env.policy,
-            created_at=self.now,
-            partner=self.sender,
-            in_reply_to=self.env.message_id,
-            question_id=uuid.UUID(question_id) if question_id else None,
-            reason=reason,
-            field=field,
-            colour=self.colour,
-            explanation=reason.explanation,
-        )
-        enqueue(
-            self.uow.session,
-            refusal_topic(self.sender),
-            notice,
-            message_id=str(notice.message_id),
-            key=message_key(self.env.round_id),
-            headers={"partner": self.sender.value},
-        )

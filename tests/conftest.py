@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.apache_kafka import ApacheKafka, KafkaJars, kafka_jars
+from devtools.apache_kafka import ApacheKafka
+from devtools.kafka_jars import KafkaJars, kafka_jars
 from devtools.local_postgres import LocalPostgres
 from tests.support.kafka import KafkaChoice, choose_kafka, running_kafka
 from tests.support.naming import unique_suffix as _unique_suffix

@@ -16,7 +16,7 @@ from broker.cli.common import (
     load_settings,
     reported_errors,
 )
-from broker.service.municipal import run_service
+from broker.service.faststream_app import run_service
 
 __all__ = ["LogLevel", "app", "serve"]
 

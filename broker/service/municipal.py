@@ -1,7 +1,10 @@
 """The municipal service: consumes answers and commands, relays the outbox, watches deadlines.
 
 `MunicipalService` is the composition root: it builds the engine, the Kafka clients and the
-FastStream subscribers from one ServiceSettings, and starts and stops them in order.
+FastStream subscribers from one ServiceSettings, and starts and stops them in order. How it
+consumes is in `broker.service.consumer`, how it runs units of work (and halts) in
+`broker.service.transactions`, the FastStream application of `iaj serve` in
+`broker.service.faststream_app`.
 """
 
 from __future__ import annotations
@@ -9,13 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
 
 from aiokafka import AIOKafkaProducer
-from faststream import AckPolicy, FastStream
-from faststream.kafka import KafkaBroker, KafkaMessage, Topic
+from faststream.kafka import KafkaBroker
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -24,15 +25,18 @@ from tenacity import (
     wait_exponential,
 )
 
+from broker.service.consumer import ConsumingService
 from broker.service.kafka_admin import create_topics
 from broker.service.metrics import ANSWERS, COMMANDS
 from broker.service.relay import OutboxRelay
+from broker.service.transactions import ServiceHalted
 from broker.settings import ServiceSettings
-from contracts.enums import Partner
 from contracts.messages import utc_now
 from contracts.policy import Policy, load_policy
-from contracts.topics import COMMANDS as COMMANDS_TOPIC
-from contracts.topics import all_topics, answer_topic
+from contracts.topics import all_topics
+
+# handle_answers and expire_overdue are looked up in this module's globals when called (tests
+# replace them here), so the methods that call them stay in this module.
 from handlers.answers import handle_answers
 from handlers.commands import handle_command
 from handlers.completion import expire_overdue
@@ -40,29 +44,15 @@ from handlers.db.engine import make_engine, make_session_factory
 from handlers.db.faults import is_transient, log_retry
 from handlers.db.migrate import upgrade
 from handlers.db.uow import UnitOfWork
-from handlers.dead_letters import Delivery, dead_letter_failure
+from handlers.dead_letters import Delivery
 from handlers.rounds import OpenRound, open_round
 
-__all__ = ["MunicipalService", "ServiceHalted", "build_app", "run_service"]
+__all__ = ["MunicipalService"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-# How long an idle answer consumer waits for a batch to fill: the latency added to a lone answer.
-_BATCH_WAIT_MS = 20
 
 
-class ServiceHalted(RuntimeError):
-    """The database stayed unusable: the service stops rather than skip a message."""
-
-
-async def _raw_bodies(msg: KafkaMessage) -> list[bytes]:
-    # Our handlers parse the bytes themselves: a poison message must reach them, not fail
-    # in a decoder before any handler can dead-letter it.
-    return [bytes(body) for body in msg.body]
-
-
-class MunicipalService:
+class MunicipalService(ConsumingService):
     def __init__(self, settings: ServiceSettings, policy: Policy | None = None) -> None:
         self.settings = settings
         self.policy = policy or load_policy(settings.policy_file)
@@ -90,88 +80,6 @@ class MunicipalService:
         self.readiness = "starting"
         self._subscribe()
 
-    def _subscribe(self) -> None:
-        # declare=False: topics are created by `create_topics` with the configured partitions
-        # and replication, never by FastStream's defaults (one partition, one replica).
-        topics = [Topic(t, declare=False) for t in [*map(answer_topic, Partner), COMMANDS_TOPIC]]
-
-        # One consumer for answers and commands: a single group member per instance, so a
-        # restart or a new instance costs one rebalance, not two. Messages come in batches:
-        # one transaction (one commit) per batch of answers is what lets the service keep up
-        # with 14 partners at once; commands, rare, are handled one by one.
-        @self.broker.subscriber(
-            *topics,
-            group_id=self.settings.consumer_group,
-            ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset="earliest",
-            decoder=_raw_bodies,
-            session_timeout_ms=self.settings.consumer_session_timeout_ms,
-            heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
-            batch=True,
-            max_records=self.settings.answer_batch_size,
-            batch_timeout_ms=_BATCH_WAIT_MS,
-        )
-        async def on_messages(bodies: list[bytes], msg: KafkaMessage) -> None:
-            # Acknowledging commits the consumer's position on every partition: after any
-            # failure this batch must not be acknowledged, and neither may any batch after
-            # it (that ack would commit past this one). So every failure that reaches here
-            # halts the service; the batch is delivered again after the restart.
-            try:
-                await self._consume(list(zip(bodies, _deliveries(msg), strict=True)))
-            except ServiceHalted:
-                raise
-            except Exception as exc:
-                self._halt(exc)
-                raise ServiceHalted("unexpected failure; batch left for redelivery") from exc
-            await msg.ack()
-
-    async def _consume(self, messages: list[tuple[bytes, Delivery]]) -> None:
-        answers = [m for m in messages if m[1].topic != COMMANDS_TOPIC]
-        if answers:
-            await self._consume_answers(answers)
-        for body, delivery in messages:
-            if delivery.topic == COMMANDS_TOPIC:
-                await self._consume_one(body, delivery, self._on_command)
-
-    async def _consume_answers(self, messages: list[tuple[bytes, Delivery]]) -> None:
-        """Process a batch in one transaction. If the batch fails for a reason that is not
-        the database's (`is_transient`), nothing of it was kept: its messages are processed
-        again one by one, so only the one that fails is dead-lettered."""
-        try:
-            await self._transact(lambda uow: self._on_answers(uow, messages))
-        except ServiceHalted:
-            raise  # not acknowledged: delivered again after restart
-        except Exception:
-            log.warning(
-                "a batch of %d answer message(s) failed; processing them one by one",
-                len(messages),
-                exc_info=True,
-            )
-            for body, delivery in messages:
-                await self._consume_one(
-                    body, delivery, lambda uow, b, d: self._on_answers(uow, [(b, d)])
-                )
-
-    async def _consume_one(
-        self,
-        body: bytes,
-        delivery: Delivery,
-        handler: Callable[[UnitOfWork, bytes, Delivery], Awaitable[None]],
-    ) -> None:
-        """Process one message. A message that fails for a reason that is not the database's
-        is dead-lettered, so it can never stall the consumer. If the dead letter cannot be
-        written either, the failure propagates and the service halts."""
-        try:
-            await self._transact(lambda uow: handler(uow, body, delivery))
-        except ServiceHalted:
-            raise  # not acknowledged: delivered again after restart
-        except Exception as exc:
-            log.exception("processing failed at %s; dead-lettering it", delivery.position)
-            await self._dead_letter_failure(body, delivery, exc)
-
-    async def _dead_letter_failure(self, body: bytes, delivery: Delivery, exc: Exception) -> None:
-        await self._transact(lambda uow: dead_letter_failure(uow, body, delivery, exc, utc_now()))
-
     async def _on_answers(self, uow: UnitOfWork, messages: list[tuple[bytes, Delivery]]) -> None:
         reports = await handle_answers(uow, messages, utc_now())
         await uow.commit()
@@ -186,48 +94,6 @@ class MunicipalService:
             uow, body, delivery, self.policy, deadline=self.settings.round_deadline, now=utc_now()
         )
         COMMANDS.labels(report.outcome).inc()
-
-    async def _transact(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        """Run `work` in a unit of work, retried on a fresh connection with backoff while
-        the database fails for reasons of its own (`handlers.db.faults.is_transient`).
-
-        The message is acknowledged only after this returns. If the database stays unusable
-        for `database_retry_seconds`, the service halts without acknowledging, so the
-        message is delivered again after the restart.
-        """
-        if self.halted:
-            raise ServiceHalted("the service is halting; message left for redelivery")
-        try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(is_transient),
-                stop=stop_after_delay(self.settings.database_retry_seconds),
-                wait=wait_exponential(multiplier=0.1, max=5),
-                before_sleep=log_retry(log, "database", logging.WARNING),
-                reraise=True,
-            ):
-                with attempt:
-                    async with UnitOfWork(self.sessions) as uow:
-                        result = await work(uow)
-                        if uow.committed_outbox:
-                            self._wake_relay()
-                        return result
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            self._halt(exc)
-            raise ServiceHalted("database unusable; message left for redelivery") from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _halt(self, exc: BaseException) -> None:
-        # The class name only: a driver's message may quote the statement's parameters.
-        log.critical("halting without acknowledging: %s", type(exc).__name__)
-        self.halted = True
-        if self.on_halt is not None:
-            self.on_halt()
-
-    def _wake_relay(self) -> None:
-        if self.relay is not None:
-            self.relay.wake()
 
     async def start(self) -> None:
         """Migrate, create topics, start the relay, the deadline watch and the consumers."""
@@ -348,49 +214,6 @@ class MunicipalService:
                 await asyncio.wait_for(
                     self._stop.wait(), timeout=self.settings.deadline_check_interval_seconds
                 )
-
-
-def _deliveries(msg: KafkaMessage) -> list[Delivery]:
-    raw = msg.raw_message
-    records = raw if isinstance(raw, tuple) else (raw,)
-    return [
-        Delivery(topic=r.topic, partition=r.partition, offset=r.offset, key=r.key) for r in records
-    ]
-
-
-def run_service(settings: ServiceSettings) -> bool:
-    """Run until SIGINT/SIGTERM. Returns False when the service halted because the database
-    stayed unreachable, so `iaj serve` can exit non-zero and its supervisor restart it."""
-    app, service = build_app(settings)
-    asyncio.run(app.run())
-    return not service.halted
-
-
-def build_app(settings: ServiceSettings) -> tuple[FastStream, MunicipalService]:
-    """The FastStream application behind `iaj serve` (handles SIGINT/SIGTERM gracefully)."""
-    service = MunicipalService(settings)
-    app = FastStream(service.broker, logger=log)
-    service.on_halt = app.exit
-
-    # FastStream starts the broker itself; our start() would start it twice.
-    async def startup() -> None:
-        broker_start = service.broker.start
-        service.broker.start = _noop  # type: ignore[method-assign]
-        try:
-            await service.start()
-        finally:
-            service.broker.start = broker_start  # type: ignore[method-assign]
-
-    async def shutdown() -> None:
-        await service.stop()
-
-    app.on_startup(startup)
-    app.after_shutdown(shutdown)
-    return app, service
-
-
-async def _noop() -> None:
-    return None
 
 
 def _acks(setting: str) -> str | int:

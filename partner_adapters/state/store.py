@@ -20,9 +20,9 @@ from uuid import UUID
 
 import aiosqlite
 
-from contracts import Partner, QuestionSet, RefusalNotice, encode
+from contracts import Partner, QuestionSet, RefusalNotice
 from partner_adapters.errors import WrongStateFile
-from partner_adapters.state import reads
+from partner_adapters.state import reads, writes
 from partner_adapters.state.codec import ts
 from partner_adapters.state.records import (
     AdapterStatus,
@@ -138,9 +138,9 @@ class AdapterStore:
                         for q in qs.questions
                     ],
                 )
-                if not await _write_answering(db, qs.message_id, answering, at):
+                if not await writes.write_answering(db, qs.message_id, answering, at):
                     raise RuntimeError("answering names a question that is not in the new set")
-                await _purge_personal_data(db, at)
+                await writes.purge_personal_data(db, at)
         except sqlite3.IntegrityError as exc:
             if "question_sets.message_id" in str(exc):
                 return False
@@ -154,9 +154,9 @@ class AdapterStore:
         questions is no longer open (answered meanwhile by another process)."""
         try:
             async with self._transaction() as db:
-                if not await _write_answering(db, question_set_id, answering, at):
+                if not await writes.write_answering(db, question_set_id, answering, at):
                     raise _NoLongerOpen
-                await _purge_personal_data(db, at)
+                await writes.purge_personal_data(db, at)
         except _NoLongerOpen:
             return False
         return True
@@ -182,7 +182,7 @@ class AdapterStore:
         self, question_set_id: UUID | None, refusals: Iterable[Refusal], at: dt.datetime
     ) -> None:
         async with self._transaction() as db:
-            await _insert_refusals(db, question_set_id, refusals, at)
+            await writes.insert_refusals(db, question_set_id, refusals, at)
 
     async def record_municipal_refusal(self, notice: RefusalNotice, at: dt.datetime) -> bool:
         """Keep the municipality's refusal notice; False when it was recorded before."""
@@ -214,7 +214,7 @@ class AdapterStore:
 
     async def purge_personal_data(self, now: dt.datetime) -> None:
         async with self._transaction() as db:
-            await _purge_personal_data(db, now)
+            await writes.purge_personal_data(db, now)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -262,87 +262,3 @@ async def _claim(db: aiosqlite.Connection, partner: Partner, path: Path) -> None
             f"{path} is the state file of partner {owner!r}, not {partner.value!r}; "
             "give this partner its own file (--state-db / IAJ_ADAPTER_STATE_DB)"
         )
-
-
-async def _write_answering(
-    db: aiosqlite.Connection, question_set_id: UUID, answering: Answering, at: dt.datetime
-) -> bool:
-    message = answering.message
-    message_id = None if message is None else str(message.message_id)
-    for question_id in answering.answered:
-        cursor = await db.execute(
-            "UPDATE questions SET status = 'answered', answered_by = ?, answered_at = ?, "
-            "answer_message_id = ? "
-            "WHERE question_set_id = ? AND question_id = ? AND status = 'open'",
-            (
-                answering.answered_by.value,
-                ts(at),
-                message_id,
-                str(question_set_id),
-                str(question_id),
-            ),
-        )
-        if cursor.rowcount != 1:
-            return False
-    await _insert_refusals(db, question_set_id, answering.refusals, at)
-    if answering.lookup_failure is not None:
-        await db.execute(
-            "INSERT INTO lookup_failures (at, question_set_id, kind, attempts) VALUES (?, ?, ?, ?)",
-            (
-                ts(at),
-                str(question_set_id),
-                answering.lookup_failure.kind,
-                answering.lookup_failure.attempts,
-            ),
-        )
-    if message is not None:
-        await db.execute(
-            "INSERT INTO outbox (message_id, question_set_id, round_id, correlation_id, payload, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                str(message.message_id),
-                str(question_set_id),
-                str(message.round_id),
-                str(message.correlation_id),
-                encode(message),
-                ts(at),
-            ),
-        )
-    return True
-
-
-async def _insert_refusals(
-    db: aiosqlite.Connection,
-    question_set_id: UUID | None,
-    refusals: Iterable[Refusal],
-    at: dt.datetime,
-) -> None:
-    await db.executemany(
-        "INSERT INTO refusals (at, question_set_id, question_id, question_key, reason, field, "
-        "source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                ts(at),
-                None if question_set_id is None else str(question_set_id),
-                None if r.question_id is None else str(r.question_id),
-                r.question_key,
-                r.reason,
-                r.field,
-                r.source.value,
-            )
-            for r in refusals
-        ],
-    )
-
-
-async def _purge_personal_data(db: aiosqlite.Connection, now: dt.datetime) -> None:
-    # Names and birth dates are kept only as long as someone may still need them to answer.
-    # Driven from `subjects`, which only ever holds the few sets still open: cheap every time.
-    await db.execute(
-        "DELETE FROM subjects WHERE EXISTS ("
-        "  SELECT 1 FROM question_sets s WHERE s.message_id = subjects.question_set_id"
-        "  AND (s.deadline <= ? OR NOT EXISTS ("
-        "    SELECT 1 FROM questions q WHERE q.question_set_id = s.message_id"
-        "    AND q.status = 'open')))",
-        (ts(now),),
-    )

@@ -6,7 +6,8 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from devtools.apache_kafka import ADMIN, ApacheKafka
+from devtools.apache_kafka import ApacheKafka
+from devtools.kafka_node import ADMIN
 
 
 async def read_all(

@@ -52,8 +52,9 @@ from contracts.topics import (
     question_topic,
     refusal_topic,
 )
-from devtools.apache_kafka import ADMIN, ApacheKafka
+from devtools.apache_kafka import ApacheKafka
 from devtools.generators.kafka_acls import Operation, ResourceType, acl_plan
+from devtools.kafka_node import ADMIN
 from kafka_access.principals import (
     BACKEND,
     BACKEND_GROUP,

@@ -23,8 +23,9 @@ from contracts.enums import Colour, District, Partner, Track
 from contracts.messages import Completion, OutcomeStatus, RoundResult
 from contracts.topics import RESULTS
 from contracts.wire import decode
-from devtools.apache_kafka import ApacheKafka, KafkaJars
+from devtools.apache_kafka import ApacheKafka
 from devtools.embedded_stack import EmbeddedStack, StackOptions
+from devtools.kafka_jars import KafkaJars
 from handlers.cases import Criterion, NewCase, register_case
 from handlers.db.tables import AnswerRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork

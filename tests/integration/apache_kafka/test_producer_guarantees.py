@@ -38,7 +38,9 @@ from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Partner
 from contracts.topics import answer_topic, question_topic
-from devtools.apache_kafka import ADMIN, ApacheKafka, KafkaJars
+from devtools.apache_kafka import ApacheKafka
+from devtools.kafka_jars import KafkaJars
+from devtools.kafka_node import ADMIN
 from handlers.db.tables import OutboxRow
 from handlers.db.uow import UnitOfWork
 from handlers.outbox import enqueue_raw

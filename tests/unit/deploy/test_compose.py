@@ -17,8 +17,8 @@ from pydantic_settings import BaseSettings
 
 from broker.settings import ServiceSettings
 from contracts.enums import Partner
-from devtools.apache_kafka import kafka_jars
 from devtools.generators.kafka_acls import acl_plan, password_variable
+from devtools.kafka_jars import kafka_jars
 from kafka_access.principals import partner_user
 from kafka_access.security import kafka_security
 from partner_adapters.settings import AdapterSettings

@@ -10,17 +10,12 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from typer.testing import CliRunner
 
-from broker.service.municipal import build_app
+from broker.service.faststream_app import build_app
 from broker.settings import ServiceSettings
 from contracts import messages
 from contracts.enums import Partner
-from devtools.generators.asyncapi import (
-    ASYNCAPI_DIR,
-    ASYNCAPI_DOCUMENTS,
-    asyncapi_document,
-    municipal_broker,
-    partner_broker,
-)
+from devtools.generators.asyncapi import ASYNCAPI_DIR, ASYNCAPI_DOCUMENTS, asyncapi_document
+from devtools.generators.asyncapi_brokers import municipal_broker, partner_broker
 from devtools.generators.contracts_command import app as contracts_app
 from devtools.generators.kafka_acls import Operation, ResourceType, acl_plan
 from kafka_access.principals import MUNICIPAL, partner_user

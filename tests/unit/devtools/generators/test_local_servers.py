@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.apache_kafka import DEPLOY, KafkaJars, deployment_users, kafka_jars
+from devtools.apache_kafka import deployment_users
+from devtools.kafka_jars import DEPLOY, KafkaJars, kafka_jars
 from tests.support.postgres import (
     ADMIN_DSN_ENV,
     PostgresUnavailable,

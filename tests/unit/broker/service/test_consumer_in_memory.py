@@ -1,0 +1,207 @@
+"""The municipal service's Kafka consumer, driven through FastStream's in-memory test broker: no
+Kafka, SQLite in a temporary file.
+
+`TestKafkaBroker` replaces the consumer's connection; the batches are handed to the service's
+subscriber as the real consumer hands them over (a tuple of records, each with its own log
+position). `MunicipalService.start()` is not called: it creates topics and starts the relay's
+own producer, which need a real Kafka. So the relay does not run here, and what the service
+would publish is read from the outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import ConsumerRecord
+from faststream.kafka import TestKafkaBroker
+from sqlalchemy import update
+
+from broker.service.municipal import MunicipalService
+from broker.settings import ServiceSettings
+from contracts.enums import Colour, Partner, YesNo
+from contracts.messages import OpenRoundCommand, utc_now
+from contracts.topics import COMMANDS, answer_topic, message_key
+from contracts.wire import encode
+from handlers.cases import NewCase
+from handlers.db.migrate import upgrade
+from handlers.db.tables import AnswerRow, DeadLetterRow, QuestionRow, RoundRow
+from handlers.db.uow import UnitOfWork
+from handlers.rounds import OpenRound
+from handlers.states import RoundState
+from tests.unit.handlers.builders import (
+    ACTOR,
+    POLICY,
+    all_rows,
+    answer_to,
+    new_case,
+    question_set_of,
+    question_sets,
+    register,
+    results,
+    snapshot,
+)
+
+# The service reads the wall clock: the youth's dates are relative to the real today.
+TODAY = utc_now().date()
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[MunicipalService]:
+    """The service over a fresh, migrated SQLite file, its consumer connected in memory."""
+    settings = ServiceSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'iaj.db'}",
+        kafka_bootstrap="127.0.0.1:1",  # never dialled: the test broker replaces the consumer
+        create_topics=False,
+        database_retry_seconds=1.0,
+    )
+    svc = MunicipalService(settings, POLICY)
+    await upgrade(svc.engine)
+    try:
+        async with TestKafkaBroker(svc.broker):
+            yield svc
+    finally:
+        await svc.engine.dispose()
+
+
+class _Log:
+    """Log positions: every record gets the next offset of its topic's partition 0."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+
+    def record(self, topic: str, value: bytes, key: bytes = b"") -> Any:
+        offset = self._next.get(topic, 0)
+        self._next[topic] = offset + 1
+        return ConsumerRecord(
+            topic=topic,
+            partition=0,
+            offset=offset,
+            timestamp=0,
+            timestamp_type=0,
+            key=key,
+            value=value,
+            checksum=None,
+            serialized_key_size=len(key),
+            serialized_value_size=len(value),
+            headers=[],
+        )
+
+
+async def _consume(service: MunicipalService, records: Sequence[Any]) -> None:
+    """Hand one batch to the service's subscriber, as its consumer loop does."""
+    (subscriber,) = service.broker.subscribers
+    await subscriber.process_message(tuple(records))
+    assert not service.halted
+
+
+def _youth() -> NewCase:
+    return new_case(
+        born=TODAY.replace(year=TODAY.year - 17) - dt.timedelta(days=40),
+        informed_on=TODAY - dt.timedelta(days=7),
+    )
+
+
+async def _open_round(service: MunicipalService) -> str:
+    case_id = await register(service.sessions, _youth(), today=TODAY)
+    return await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor=ACTOR))
+
+
+async def test_an_open_round_command_opens_the_round_once(service: MunicipalService) -> None:
+    case_id = await register(service.sessions, _youth(), today=TODAY)
+    command = OpenRoundCommand(
+        round_id=uuid.uuid4(),
+        correlation_id=uuid.uuid4(),
+        policy=POLICY.ref,
+        case_id=uuid.UUID(case_id),
+        colour=Colour.GROEN,
+        requested_by=ACTOR,
+    )
+    log = _Log()
+
+    await _consume(service, [log.record(COMMANDS, encode(command), message_key(command.round_id))])
+
+    (round_row,) = await all_rows(service.sessions, RoundRow)
+    assert (round_row.id, round_row.case_id) == (str(command.round_id), case_id)
+    assert (round_row.command_id, round_row.opened_by) == (str(command.message_id), ACTOR)
+    assert (round_row.correlation_id, round_row.state) == (
+        str(command.correlation_id),
+        RoundState.OPEN,
+    )
+    sets = await question_sets(service.sessions, round_row.id)
+    assert {qs.partner for qs in sets} == {
+        a.partner for a in POLICY.asked(Colour.GROEN) if a.after is None
+    }
+
+    # Sent twice (a producer retry: same command, next offset): still one round.
+    before = await snapshot(service.sessions)
+    await _consume(service, [log.record(COMMANDS, encode(command), message_key(command.round_id))])
+    assert await snapshot(service.sessions) == before
+
+
+async def test_a_batch_from_several_topics_completes_a_round_and_dead_letters_the_poison(
+    service: MunicipalService,
+) -> None:
+    round_id = await _open_round(service)
+    sets = await question_sets(service.sessions, round_id)
+    log = _Log()
+    batch = [
+        # Nee from every partner: the question that waits on a match is not asked.
+        log.record(answer_topic(qs.partner), encode(answer_to(qs, YesNo.NEE)))
+        for qs in sets
+    ]
+    poison = log.record(answer_topic(Partner.RN), b"\x00 geen JSON")
+    batch.insert(1, poison)
+
+    await _consume(service, batch)
+
+    (result,) = await results(service.sessions, round_id)
+    assert str(result.round_id) == round_id
+    assert len(await all_rows(service.sessions, AnswerRow)) == sum(len(qs.questions) for qs in sets)
+    (letter,) = await all_rows(service.sessions, DeadLetterRow)
+    assert (letter.topic, letter.reason) == (poison.topic, "not_json")
+
+
+async def test_a_failing_batch_is_retried_one_by_one_and_only_the_failing_message_is_kept_aside(
+    service: MunicipalService,
+) -> None:
+    round_id = await _open_round(service)
+    sets = await question_sets(service.sessions, round_id)
+    leerplicht = question_set_of(sets, Partner.LEERPLICHT)
+    swt = question_set_of(sets, Partner.SWT)
+    # A fault no check foresees: a stored question the code cannot read any more.
+    async with UnitOfWork(service.sessions) as uow:
+        await uow.session.execute(
+            update(QuestionRow)
+            .where(QuestionRow.id == str(swt.questions[0].question_id))
+            .values(shape="onleesbaar")
+        )
+        await uow.commit()
+    log = _Log()
+    good = log.record(answer_topic(Partner.LEERPLICHT), encode(answer_to(leerplicht)))
+    failing = log.record(answer_topic(Partner.SWT), encode(answer_to(swt)))
+
+    await _consume(service, [failing, good])
+
+    # The batch as a whole failed and kept nothing; one by one, the good message was kept ...
+    stored = {a.question_id for a in await all_rows(service.sessions, AnswerRow)}
+    assert stored == {str(q.question_id) for q in leerplicht.questions}
+    # ... and the failing one was dead-lettered at its position, so it cannot stall the consumer.
+    (letter,) = await all_rows(service.sessions, DeadLetterRow)
+    assert (letter.topic, letter.reason) == (failing.topic, "processing_error")
+    assert "ValueError" in letter.detail
+
+
+async def test_an_answer_published_through_the_test_broker_is_taken(
+    service: MunicipalService,
+) -> None:
+    round_id = await _open_round(service)
+    swt = question_set_of(await question_sets(service.sessions, round_id), Partner.SWT)
+
+    await service.broker.publish(encode(answer_to(swt)), topic=answer_topic(Partner.SWT))
+
+    assert len(await all_rows(service.sessions, AnswerRow)) == len(swt.questions)
