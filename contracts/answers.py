@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from contracts.enums import AnswerShape, Colour, LifeDomain, Partner, YesNo
 from contracts.errors import AnswerRefused, RefusalReason
+from contracts.ids import canonical_uuid
 from contracts.messages import AnswerItem, Question
 from contracts.policy.model import DetailFieldKind
 
@@ -126,13 +127,8 @@ def _fits(kind: DetailFieldKind, value: object) -> bool:
 
 
 def _as_uuid(value: object) -> UUID | None:
-    """Any spelling JSON Schema's `uuid` format allows (e.g. upper case) names the same id."""
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
+    """The canonical form only (contracts.ids): an id must come back as it was sent."""
+    return canonical_uuid(value)
 
 
 def _empty(value: object) -> bool:

@@ -8,7 +8,14 @@ from uuid import UUID
 
 from contracts.enums import AnswerShape, Colour
 
-__all__ = ["AnswerRefused", "ContractError", "MalformedMessage", "RefusalReason", "safe_name"]
+__all__ = [
+    "AnswerRefused",
+    "ContractError",
+    "DecodeFailure",
+    "MalformedMessage",
+    "RefusalReason",
+    "safe_name",
+]
 
 _SAFE_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 WITHHELD = "<withheld: not a field name>"
@@ -27,10 +34,24 @@ class ContractError(ValueError):
     """Base of every error the contracts raise."""
 
 
-class MalformedMessage(ContractError):
-    """Bytes that are not a valid wire message (not JSON, unknown type, schema violation)."""
+class DecodeFailure(StrEnum):
+    """Why bytes are not a wire message. Every unreadable message gets one of these; the
+    dead-letter reason `processing_error` is kept for failures of our own code."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    TOO_LARGE = "too_large"  # over contracts.limits.MAX_MESSAGE_BYTES
+    NOT_JSON = "not_json"  # not UTF-8, not JSON, or a number JSON cannot hold
+    TOO_DEEP = "too_deep"  # arrays and objects nested over contracts.limits.MAX_JSON_DEPTH
+    NOT_JSON_OBJECT = "not_json_object"
+    UNKNOWN_TYPE = "unknown_type"  # `type` missing, not a string, or not a message type
+    UNEXPECTED_TYPE = "unexpected_type"  # a message type, but not one this topic carries
+    SCHEMA_VIOLATION = "schema_violation"
+
+
+class MalformedMessage(ContractError):
+    """Bytes that are not a valid wire message. The detail names a field or a position,
+    never a value of the message."""
+
+    def __init__(self, reason: DecodeFailure, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail

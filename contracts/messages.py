@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.enums import AnswerShape, Colour, LifeDomain, Partner, SubjectRole, YesNo
 from contracts.errors import RefusalReason
+from contracts.ids import Id
+from contracts.limits import MAX_ANSWER_ITEMS
 from contracts.policy.model import DetailField, DetailFieldKind, PolicyRef
 
 __all__ = [
@@ -55,13 +57,14 @@ def utc_now() -> dt.datetime:
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    # Errors never quote the input: a message's content may not reach a log or a header.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, hide_input_in_errors=True)
 
 
 class _Envelope(_Wire):
-    message_id: UUID = Field(default_factory=uuid4)
-    round_id: UUID
-    correlation_id: UUID
+    message_id: Id = Field(default_factory=uuid4)
+    round_id: Id
+    correlation_id: Id
     policy: PolicyRef
     created_at: UtcDatetime = Field(default_factory=utc_now)
 
@@ -92,7 +95,7 @@ class Subject(_Wire):
 class Question(_Wire):
     """One question, about one subject, with the exact answer shape it permits."""
 
-    question_id: UUID
+    question_id: Id
     key: QuestionKey
     subject_ref: SubjectRef
     text: str = Field(min_length=1, max_length=500)
@@ -147,7 +150,7 @@ class QuestionSet(_Envelope):
 class AnswerItem(_Wire):
     """The answer to one question. Which optional fields may be present depends on its shape."""
 
-    question_id: UUID
+    question_id: Id
     antwoord: YesNo
     met_wie: tuple[Partner, ...] | None = None
     domeinen: tuple[LifeDomain, ...] | None = None
@@ -160,8 +163,8 @@ class PartnerAnswer(_Envelope):
 
     type: Literal["answer"] = "answer"
     partner: Partner
-    in_reply_to: UUID = Field(description="message_id of the question set answered")
-    answers: tuple[AnswerItem, ...] = Field(min_length=1)
+    in_reply_to: Id = Field(description="message_id of the question set answered")
+    answers: tuple[AnswerItem, ...] = Field(min_length=1, max_length=MAX_ANSWER_ITEMS)
 
 
 class RefusalNotice(_Envelope):
@@ -169,8 +172,8 @@ class RefusalNotice(_Envelope):
 
     type: Literal["refusal"] = "refusal"
     partner: Partner
-    in_reply_to: UUID = Field(description="message_id of the refused answer message")
-    question_id: UUID | None
+    in_reply_to: Id = Field(description="message_id of the refused answer message")
+    question_id: Id | None
     reason: RefusalReason
     field: str | None
     colour: Colour | None
@@ -181,7 +184,7 @@ class OpenRoundCommand(_Envelope):
     """Open an enrichment round. `message_id` is the command id: sent twice, it opens one round."""
 
     type: Literal["open_round"] = "open_round"
-    case_id: UUID
+    case_id: Id
     colour: Colour
     requested_by: str = Field(min_length=1, max_length=100)
 
@@ -198,7 +201,7 @@ class OutcomeStatus(StrEnum):
 
 
 class QuestionOutcome(_Wire):
-    question_id: UUID | None
+    question_id: Id | None
     key: QuestionKey
     subject_ref: SubjectRef
     shape: AnswerShape
@@ -221,7 +224,7 @@ class RoundResult(_Envelope):
     """The aggregated, label-scoped result of one round, on `iaj.results`. Exactly one per round."""
 
     type: Literal["round_result"] = "round_result"
-    case_id: UUID
+    case_id: Id
     colour: Colour
     completion: Completion
     opened_at: UtcDatetime

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from contracts.enums import Partner
-from contracts.errors import MalformedMessage, safe_name
+from contracts.errors import DecodeFailure, MalformedMessage, safe_name
+from contracts.ids import Id
+from contracts.limits import MAX_ANSWER_ITEMS, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES
 from contracts.messages import (
     OpenRoundCommand,
     PartnerAnswer,
@@ -37,7 +39,10 @@ WireMessage = Annotated[
     QuestionSet | PartnerAnswer | RefusalNotice | RoundResult | OpenRoundCommand,
     Field(discriminator="type"),
 ]
-_WIRE: TypeAdapter[WireMessage] = TypeAdapter(WireMessage)
+# Errors never quote the input: they end up in logs and dead-letter headers.
+_WIRE: TypeAdapter[WireMessage] = TypeAdapter(
+    WireMessage, config=ConfigDict(hide_input_in_errors=True)
+)
 _KNOWN_TYPES = frozenset({"question_set", "answer", "refusal", "round_result", "open_round"})
 
 
@@ -55,7 +60,7 @@ def decode(raw: bytes) -> WireMessage:
     missing = [name for name in REQUIRED_ON_WIRE if name not in obj]
     if missing:
         detail = f"{obj['type']}.{missing[0]}: Field required on the wire"
-        raise MalformedMessage("schema_violation", detail)
+        raise MalformedMessage(DecodeFailure.SCHEMA_VIOLATION, detail)
     return message
 
 
@@ -66,24 +71,23 @@ class AnswerEnvelope(BaseModel):
     becomes a refusal the partner is told about (with the reason), not an unreadable message.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, hide_input_in_errors=True)
     type: str
-    message_id: UUID
-    round_id: UUID
-    correlation_id: UUID
+    message_id: Id
+    round_id: Id
+    correlation_id: Id
     policy: PolicyRef
     created_at: UtcDatetime
     partner: Partner
-    in_reply_to: UUID
-    answers: tuple[dict[str, Any], ...] = Field(min_length=1)
+    in_reply_to: Id
+    answers: tuple[dict[str, Any], ...] = Field(min_length=1, max_length=MAX_ANSWER_ITEMS)
 
 
 def decode_answer_envelope(raw: bytes) -> AnswerEnvelope:
     obj = _json_object(raw)
     if obj.get("type") != "answer":
-        known = obj.get("type") in _KNOWN_TYPES
         raise MalformedMessage(
-            "unexpected_type" if known else "unknown_type",
+            DecodeFailure.UNEXPECTED_TYPE if _known_type(obj) else DecodeFailure.UNKNOWN_TYPE,
             f"expected type 'answer', got {safe_name(obj.get('type'))!r}",
         )
     try:
@@ -93,21 +97,62 @@ def decode_answer_envelope(raw: bytes) -> AnswerEnvelope:
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
+    """The message as a JSON object, within the limits, or the reason it is not one."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise MalformedMessage(
+            DecodeFailure.TOO_LARGE, f"{len(raw)} bytes; at most {MAX_MESSAGE_BYTES}"
+        )
     try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedMessage("not_json", f"the message is not UTF-8 JSON ({exc})") from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedMessage(DecodeFailure.NOT_JSON, f"not UTF-8 (byte {exc.start})") from None
+    depth = _nesting_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise MalformedMessage(
+            DecodeFailure.TOO_DEEP, f"nested {depth} deep; at most {MAX_JSON_DEPTH}"
+        )
+    try:
+        obj = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise MalformedMessage(
+            DecodeFailure.NOT_JSON, f"not JSON ({exc.msg}, char {exc.pos})"
+        ) from None
+    except ValueError:  # NaN or Infinity, or an integer of more digits than Python reads
+        raise MalformedMessage(DecodeFailure.NOT_JSON, "a number JSON cannot hold") from None
     if not isinstance(obj, dict):
-        raise MalformedMessage("not_json_object", "the message must be a JSON object")
+        raise MalformedMessage(DecodeFailure.NOT_JSON_OBJECT, "the message must be a JSON object")
     return obj
 
 
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest, counted without parsing (so without recursion):
+    brackets inside strings do not count. Unbalanced text is left to the parser."""
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+        depth = depth + 1 if bracket in "[{" else depth - 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _known_type(obj: dict[str, Any]) -> bool:
+    kind = obj.get("type")
+    return isinstance(kind, str) and kind in _KNOWN_TYPES
+
+
 def _malformed(obj: dict[str, Any], exc: ValidationError) -> MalformedMessage:
-    if obj.get("type") not in _KNOWN_TYPES:
+    if not _known_type(obj):
         return MalformedMessage(
-            "unknown_type",
+            DecodeFailure.UNKNOWN_TYPE,
             f"'type' is {safe_name(obj.get('type'))!r}; expected one of {sorted(_KNOWN_TYPES)}",
         )
     err = exc.errors()[0]
     loc = ".".join(safe_name(p) if isinstance(p, str) else str(p) for p in err["loc"])
-    return MalformedMessage("schema_violation", f"{loc}: {err['msg']}")
+    return MalformedMessage(DecodeFailure.SCHEMA_VIOLATION, f"{loc}: {err['msg']}")

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import ValidationError
 
-from contracts.errors import MalformedMessage
+from contracts.errors import DecodeFailure, MalformedMessage
 from contracts.messages import OpenRoundCommand
 from contracts.policy import Policy
 from contracts.wire import decode
@@ -39,7 +39,9 @@ async def handle_command(
     try:
         command = decode(raw)
         if not isinstance(command, OpenRoundCommand):
-            raise MalformedMessage("unexpected_type", f"'{command.type}' is not a command")
+            raise MalformedMessage(
+                DecodeFailure.UNEXPECTED_TYPE, f"'{command.type}' is not a command"
+            )
     except MalformedMessage as exc:
         return await _dead(uow, raw, delivery, exc.reason, exc.detail, now)
     if not await claim(uow, f"command:{command.message_id}", delivery.topic, now):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -108,13 +109,31 @@ def test_permitted_answer_is_accepted_unchanged(
 
 
 @asked_questions
-def test_a_bare_nee_and_an_uppercase_question_id_fit(asked: tuple[Colour, AskedQuestion]) -> None:
+def test_a_bare_nee_fits(asked: tuple[Colour, AskedQuestion]) -> None:
     colour, q = asked
     question = wire_question(q)
-    sent = {"question_id": str(question.question_id).upper(), "antwoord": "nee"}
+    sent = {"question_id": str(question.question_id), "antwoord": "nee"}
     assert check_answer(question, sent, colour) == AnswerItem(
         question_id=question.question_id, antwoord=YesNo.NEE
     )
+
+
+@asked_questions
+@pytest.mark.parametrize(
+    "spelling",
+    [str.upper, lambda i: i.replace("-", ""), lambda i: "{" + i + "}", lambda i: "urn:uuid:" + i],
+    ids=["upper-case", "no-hyphens", "braces", "urn"],
+)
+def test_a_question_id_in_another_spelling_names_no_question(
+    asked: tuple[Colour, AskedQuestion], spelling: Callable[[str], str]
+) -> None:
+    # Ids are taken only as published (contracts.ids): what a partner sent comes back as sent.
+    colour, q = asked
+    question = wire_question(q)
+    sent = {"question_id": spelling(str(question.question_id)), "antwoord": "nee"}
+    with pytest.raises(AnswerRefused) as refused:
+        check_answer(question, sent, colour)
+    assert refused.value.reason is RefusalReason.UNKNOWN_QUESTION
 
 
 # --- (b) anything richer is refused, naming the field -----------------------------------------
