@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -19,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from contracts import Partner, YesNo
+from contracts.content_free_logs import configure_logging
 from contracts.messages import utc_now
 from partner_adapters import interactive
 from partner_adapters.answering import retry_pending
@@ -102,7 +102,7 @@ def run(
     settings = _settings(
         partner=partner, bootstrap_servers=bootstrap, lookup=lookup, state_db=state_db
     )
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(log_level.upper())
     runtime = build_adapter(settings)
     _run(lambda: runtime.app.run())
 

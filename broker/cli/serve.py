@@ -17,6 +17,7 @@ from broker.cli.common import (
     reported_errors,
 )
 from broker.service.faststream_app import run_service
+from contracts.content_free_logs import configure_logging
 
 __all__ = ["LogLevel", "app", "serve"]
 
@@ -43,9 +44,7 @@ def serve(
     Kafka, database and policy come from the IAJ_* settings (see broker/settings.py).
     """
     settings = load_settings(database_url)
-    logging.basicConfig(
-        level=log_level.number, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_level.number)
     # aiosqlite logs every statement with its parameters at DEBUG: names would end up in the log.
     logging.getLogger("aiosqlite").setLevel(max(log_level.number, logging.INFO))
     with reported_errors():
