@@ -1,4 +1,11 @@
-"""Messages that cannot be read go to iaj.deadletter, with the reason in headers, and are acked."""
+"""Messages that cannot be read go to iaj.deadletter, with the reason in headers, and are acked.
+
+The bytes never touch the database: they are published straight to iaj.deadletter before
+the transaction that records the dead letter commits (`UnitOfWork.publish_first`). The
+database keeps the reason, where the message was (topic, partition, offset) and its size.
+After a crash between publishing and committing the dead letter is published again when the
+message is redelivered: the same `dlq_id` header marks the repeat.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,8 @@ from dataclasses import dataclass
 from contracts.enums import Partner
 from contracts.topics import DEADLETTER, partner_of_answer_topic
 from handlers.db.tables import DeadLetterRow
-from handlers.db.uow import UnitOfWork
+from handlers.db.uow import DirectMessage, UnitOfWork
 from handlers.inbox import claim
-from handlers.outbox import enqueue_raw
 
 __all__ = ["Delivery", "dead_letter", "dead_letter_failure"]
 
@@ -40,30 +46,37 @@ def dead_letter(
     partner: Partner | None,
     now: dt.datetime,
 ) -> None:
-    """Record the dead letter (no payload in the database) and forward the bytes. Caller commits."""
+    """Record the dead letter (never its bytes) and have the bytes published to
+    iaj.deadletter when the caller commits."""
     uow.session.add(
         DeadLetterRow(
             topic=delivery.topic,
+            partition=delivery.partition,
+            offset=delivery.offset,
+            size_bytes=len(raw),
             partner=partner.value if partner else None,
             reason=reason,
             detail=detail[:500],
             received_at=now,
         )
     )
-    enqueue_raw(
-        uow.session,
-        DEADLETTER,
-        raw,
-        # Derived from the log position: a redelivery re-creates the same id, not a new letter.
-        message_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"iaj-deadletter:{delivery.position}")),
-        key=delivery.key or b"",
-        headers={
-            "dlq_reason": reason,
-            "dlq_detail": detail[:500],
-            "dlq_source_topic": delivery.topic,
-            "dlq_source_partition": str(delivery.partition),
-            "dlq_source_offset": str(delivery.offset),
-        },
+    # Derived from the log position: a redelivery re-creates the same id, not a new letter.
+    letter_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"iaj-deadletter:{delivery.position}"))
+    uow.publish_first(
+        DirectMessage(
+            topic=DEADLETTER,
+            value=raw,
+            key=delivery.key or b"",
+            headers={
+                "message_id": letter_id,
+                "dlq_id": letter_id,
+                "dlq_reason": reason,
+                "dlq_detail": detail[:500],
+                "dlq_source_topic": delivery.topic,
+                "dlq_source_partition": str(delivery.partition),
+                "dlq_source_offset": str(delivery.offset),
+            },
+        )
     )
 
 

@@ -13,13 +13,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from broker.service.relay import OutboxRelay
 from broker.settings import ServiceSettings
 from handlers.db.faults import is_transient, log_retry
-from handlers.db.uow import UnitOfWork
+from handlers.db.uow import DirectMessage, UnitOfWork
 
 __all__ = ["ServiceHalted", "TransactingService"]
 
@@ -42,6 +43,7 @@ class TransactingService:
     settings: ServiceSettings
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay | None
+    producer: AIOKafkaProducer | None
     halted: bool
     on_halt: Callable[[], None] | None
 
@@ -64,7 +66,7 @@ class TransactingService:
                 reraise=True,
             ):
                 with attempt:
-                    async with UnitOfWork(self.sessions) as uow:
+                    async with UnitOfWork(self.sessions, self._publish_direct) as uow:
                         result = await work(uow)
                         if uow.committed_outbox:
                             self._wake_relay()
@@ -75,6 +77,17 @@ class TransactingService:
             self._halt(exc)
             raise ServiceHalted("database unusable; message left for redelivery") from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _publish_direct(self, message: DirectMessage) -> None:
+        """Send bytes the database may not hold (a dead letter's), acknowledged by Kafka."""
+        if self.producer is None:
+            raise RuntimeError("the service's producer is not running")
+        await self.producer.send_and_wait(
+            message.topic,
+            value=message.value,
+            key=message.key or None,
+            headers=[(k, v.encode()) for k, v in message.headers.items()],
+        )
 
     def _halt(self, exc: BaseException) -> None:
         # The class name only: a driver's message may quote the statement's parameters.

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     ForeignKey,
@@ -189,11 +190,15 @@ class RefusalRow(Base):
 
 
 class DeadLetterRow(Base):
-    """A message that could not be read. Its bytes went to iaj.deadletter, not to this table."""
+    """A message that could not be read: where it was, how big, why. Its bytes went to
+    iaj.deadletter and never to the database."""
 
     __tablename__ = "dead_letters"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(100))
+    partition: Mapped[int | None] = mapped_column(Integer)
+    offset: Mapped[int | None] = mapped_column(BigInteger)
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
     partner: Mapped[str | None] = mapped_column(String(32), index=True)
     reason: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(String(500))

@@ -2,22 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-__all__ = ["OUTBOX_WRITTEN", "UnitOfWork"]
+__all__ = ["OUTBOX_WRITTEN", "DirectMessage", "Publish", "UnitOfWork"]
 
 # Set in a session's info by handlers.outbox when it adds a row: the relay then has work.
 OUTBOX_WRITTEN = "iaj_outbox_written"
 
 
+@dataclass(frozen=True)
+class DirectMessage:
+    """Bytes sent straight to Kafka, never through the outbox table (see `publish_first`)."""
+
+    topic: str
+    value: bytes
+    key: bytes
+    headers: dict[str, str]
+
+
+# Sends one message and returns once Kafka acknowledged it.
+Publish = Callable[[DirectMessage], Awaitable[None]]
+
+
 class UnitOfWork:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], publish: Publish | None = None
+    ) -> None:
         self._factory = session_factory
         self._session: AsyncSession | None = None
+        self._publish = publish
+        self._first: list[DirectMessage] = []
         # True once a commit included outbox rows: then the relay has something to send.
         self.committed_outbox = False
+
+    def publish_first(self, message: DirectMessage) -> None:
+        """Send `message` to Kafka when this unit of work commits, before the transaction.
+
+        For bytes the database may not hold, even for a moment (a dead letter's: content
+        the law does not allow us to keep). Publishing before the commit means a crash in
+        between sends it again on redelivery; sending it after would lose it. Receivers
+        recognise the repeat by its headers' id.
+        """
+        if self._publish is None:
+            raise RuntimeError("this unit of work cannot publish: give it a `publish`")
+        self._first.append(message)
 
     @property
     def session(self) -> AsyncSession:
@@ -43,6 +75,11 @@ class UnitOfWork:
             self._session = None
 
     async def commit(self) -> None:
+        if self._first:
+            assert self._publish is not None  # publish_first checked it
+            for message in self._first:
+                await self._publish(message)
+            self._first.clear()
         await self.session.commit()
         self.committed_outbox = self.committed_outbox or bool(
             self.session.info.pop(OUTBOX_WRITTEN, False)

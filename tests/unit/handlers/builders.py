@@ -31,7 +31,7 @@ from contracts.wire import decode, encode
 from handlers.answers import AnswerReport, handle_answers
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 from handlers.db.tables import Base, OutboxRow, QuestionRow, RoundRow
-from handlers.db.uow import UnitOfWork
+from handlers.db.uow import DirectMessage, Publish, UnitOfWork
 from handlers.dead_letters import Delivery
 from handlers.rounds import OpenRound, open_round
 
@@ -258,11 +258,28 @@ def delivered(
     return raw, Delivery(topic=answer_topic(topic_of), partition=0, offset=next(_offsets))
 
 
+def collecting(published: list[DirectMessage]) -> Publish:
+    """A stand-in for the service's producer: keeps what would have gone to Kafka."""
+
+    async def publish(message: DirectMessage) -> None:
+        published.append(message)
+
+    return publish
+
+
 async def process(
-    sessions: Sessions, batch: Batch, *, now: dt.datetime = NOW, commit: bool = True
+    sessions: Sessions,
+    batch: Batch,
+    *,
+    now: dt.datetime = NOW,
+    commit: bool = True,
+    published: list[DirectMessage] | None = None,
+    publish: Publish | None = None,
 ) -> list[AnswerReport]:
-    """One batch of answer messages in one unit of work, as the service's consumer does."""
-    async with UnitOfWork(sessions) as uow:
+    """One batch of answer messages in one unit of work, as the service's consumer does;
+    what it publishes straight to Kafka (dead letters) lands in `published`."""
+    publish = publish or collecting([] if published is None else published)
+    async with UnitOfWork(sessions, publish) as uow:
         reports = await handle_answers(uow, batch, now)
         if commit:
             await uow.commit()

@@ -15,6 +15,7 @@ from contracts.messages import AnswerItem, QuestionSet
 from contracts.topics import DEADLETTER, answer_topic, message_key, question_topic, refusal_topic
 from handlers.answers import AnswerReport
 from handlers.db.tables import AnswerRow, DeadLetterRow, InboxRow, QuestionRow, RefusalRow
+from handlers.db.uow import DirectMessage
 from handlers.states import QuestionStatus, RoundState
 from tests.unit.handlers.builders import (
     NOW,
@@ -407,18 +408,43 @@ async def test_an_unreadable_message_is_dead_lettered_and_its_bytes_kept_out_of_
 ) -> None:
     message = delivered(raw, Partner.RN)
     delivery = message[1]
+    published: list[DirectMessage] = []
 
-    (report,) = await process(sessions, [message])
+    (report,) = await process(sessions, [message], published=published)
 
     assert report == AnswerReport(dead_lettered=True)
     (letter,) = await all_rows(sessions, DeadLetterRow)
     assert (letter.topic, letter.partner, letter.reason) == (answer_topic(Partner.RN), "rn", reason)
+    assert (letter.partition, letter.offset, letter.size_bytes) == (0, delivery.offset, len(raw))
     assert "Ravi" not in letter.detail
-    (forwarded,) = await outbox(sessions, DEADLETTER)
-    assert forwarded.payload == raw  # the bytes go to iaj.deadletter, for the operator
+    # The bytes go straight to iaj.deadletter, for the operator; never through the outbox.
+    (forwarded,) = published
+    assert (forwarded.topic, forwarded.value) == (DEADLETTER, raw)
     assert forwarded.headers["dlq_reason"] == reason
     assert forwarded.headers["dlq_source_offset"] == str(delivery.offset)
+    assert await outbox(sessions) == []
     assert [i.message_key for i in await all_rows(sessions, InboxRow)] == [delivery.position]
     # Delivered again at the same position: one dead letter, not two.
-    assert await process(sessions, [message]) == [AnswerReport(duplicate=True)]
+    assert await process(sessions, [message], published=published) == [AnswerReport(duplicate=True)]
     assert len(await all_rows(sessions, DeadLetterRow)) == 1
+    assert len(published) == 1
+
+
+async def test_a_dead_letter_kafka_did_not_take_leaves_nothing_behind(sessions: Sessions) -> None:
+    """Published before the commit: if Kafka refuses it, nothing is kept and the message is
+    not acknowledged, so it comes again (and is dead-lettered then)."""
+    message = delivered(b"Ravi Verzonnenhuis, geen JSON", Partner.RN)
+
+    async def unreachable(_: DirectMessage) -> None:
+        raise ConnectionError("Kafka is not there")
+
+    with pytest.raises(ConnectionError):
+        await process(sessions, [message], publish=unreachable)
+    assert await all_rows(sessions, DeadLetterRow) == []
+    assert await all_rows(sessions, InboxRow) == []
+
+    published: list[DirectMessage] = []
+    assert await process(sessions, [message], published=published) == [
+        AnswerReport(dead_lettered=True)
+    ]
+    assert len(published) == 1

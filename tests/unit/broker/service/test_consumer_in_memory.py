@@ -5,7 +5,8 @@ Kafka, SQLite in a temporary file.
 subscriber as the real consumer hands them over (a tuple of records, each with its own log
 position). `MunicipalService.start()` is not called: it creates topics and starts the relay's
 own producer, which need a real Kafka. So the relay does not run here, and what the service
-would publish is read from the outbox.
+would publish is read from the outbox; what it publishes directly (dead letters) goes to a
+stand-in producer.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner, YesNo
 from contracts.messages import OpenRoundCommand, utc_now
-from contracts.topics import COMMANDS, answer_topic, message_key
+from contracts.topics import COMMANDS, DEADLETTER, answer_topic, message_key
 from contracts.wire import encode
 from handlers.cases import NewCase
 from handlers.db.migrate import upgrade
@@ -60,12 +61,23 @@ async def service(tmp_path: Path) -> AsyncIterator[MunicipalService]:
         database_retry_seconds=1.0,
     )
     svc = MunicipalService(settings, POLICY)
+    svc.producer = _Producer()  # duck-typed: send_and_wait only
     await upgrade(svc.engine)
     try:
         async with TestKafkaBroker(svc.broker):
             yield svc
     finally:
         await svc.engine.dispose()
+
+
+class _Producer:
+    """Stands in for the relay's AIOKafkaProducer: keeps what was sent directly."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    async def send_and_wait(self, topic: str, value: bytes, **_: Any) -> None:
+        self.sent.append((topic, value))
 
 
 class _Log:
@@ -164,6 +176,7 @@ async def test_a_batch_from_several_topics_completes_a_round_and_dead_letters_th
     assert len(await all_rows(service.sessions, AnswerRow)) == sum(len(qs.questions) for qs in sets)
     (letter,) = await all_rows(service.sessions, DeadLetterRow)
     assert (letter.topic, letter.reason) == (poison.topic, "not_json")
+    assert service.producer.sent == [(DEADLETTER, poison.value)]  # type: ignore[union-attr]
 
 
 async def test_a_failing_batch_is_retried_one_by_one_and_only_the_failing_message_is_kept_aside(
