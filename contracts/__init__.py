@@ -14,7 +14,13 @@ from contracts.enums import (
     Track,
     YesNo,
 )
-from contracts.errors import AnswerRefused, ContractError, MalformedMessage, RefusalReason
+from contracts.errors import (
+    AnswerRefused,
+    ContractError,
+    DecodeFailure,
+    MalformedMessage,
+    RefusalReason,
+)
 from contracts.messages import (
     AnswerItem,
     Completion,
@@ -25,7 +31,9 @@ from contracts.messages import (
     Question,
     QuestionOutcome,
     QuestionSet,
+    RecordPosition,
     RefusalNotice,
+    RefusedItem,
     RoundResult,
     Subject,
 )
@@ -39,6 +47,7 @@ __all__ = [
     "Colour",
     "Completion",
     "ContractError",
+    "DecodeFailure",
     "District",
     "LifeDomain",
     "MalformedMessage",
@@ -53,8 +62,10 @@ __all__ = [
     "Question",
     "QuestionOutcome",
     "QuestionSet",
+    "RecordPosition",
     "RefusalNotice",
     "RefusalReason",
+    "RefusedItem",
     "RoundResult",
     "Subject",
     "SubjectRole",

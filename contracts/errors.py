@@ -51,10 +51,12 @@ class MalformedMessage(ContractError):
     """Bytes that are not a valid wire message. The detail names a field or a position,
     never a value of the message."""
 
-    def __init__(self, reason: DecodeFailure, detail: str) -> None:
+    def __init__(self, reason: DecodeFailure, detail: str, message_id: UUID | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        # The message's own id, when it could be read in canonical form: a notice names it.
+        self.message_id = message_id
 
 
 class RefusalReason(StrEnum):
@@ -69,6 +71,12 @@ class RefusalReason(StrEnum):
     UNKNOWN_QUESTION = "unknown_question"
     WRONG_PARTNER = "wrong_partner"
     DUPLICATE_ANSWER = "duplicate_answer"
+    # Said of a whole message, by the municipality:
+    MALFORMED = "malformed"
+    UNKNOWN_QUESTION_SET = "unknown_question_set"
+    TOO_MANY_ITEMS = "too_many_items"
+    ALREADY_ANSWERED = "already_answered"
+    LATE = "late"
 
     @property
     def explanation(self) -> str:
@@ -87,7 +95,29 @@ _EXPLANATIONS: dict[RefusalReason, str] = {
     RefusalReason.TEXT_TOO_LONG: "the text is longer than the policy allows; shorten it",
     RefusalReason.UNKNOWN_QUESTION: "no open question with this id was asked of this partner",
     RefusalReason.WRONG_PARTNER: "the message names another partner than the topic it came on",
-    RefusalReason.DUPLICATE_ANSWER: "the message answers the same question twice",
+    RefusalReason.DUPLICATE_ANSWER: (
+        "the message answers the same question twice; nothing of it was taken: send each "
+        "question's answer once"
+    ),
+    RefusalReason.MALFORMED: (
+        "the message is not a valid PartnerAnswer (see `detail`); nothing of it was read: "
+        "correct it against the published schema and send it again under a new message_id"
+    ),
+    RefusalReason.UNKNOWN_QUESTION_SET: (
+        "`in_reply_to` names no question set sent to this partner for this round; nothing of "
+        "the message was taken"
+    ),
+    RefusalReason.TOO_MANY_ITEMS: (
+        "the message has more answer items than its question set has questions; nothing of "
+        "it was taken"
+    ),
+    RefusalReason.ALREADY_ANSWERED: (
+        "the question was answered by an earlier message; this answer was not taken"
+    ),
+    RefusalReason.LATE: (
+        "the round was completed (all answered, or its deadline passed) before this answer "
+        "arrived; it was not taken"
+    ),
 }
 
 

@@ -30,7 +30,9 @@ __all__ = [
     "Question",
     "QuestionOutcome",
     "QuestionSet",
+    "RecordPosition",
     "RefusalNotice",
+    "RefusedItem",
     "RoundResult",
     "Subject",
     "UtcDatetime",
@@ -167,16 +169,54 @@ class PartnerAnswer(_Envelope):
     answers: tuple[AnswerItem, ...] = Field(min_length=1, max_length=MAX_ANSWER_ITEMS)
 
 
-class RefusalNotice(_Envelope):
-    """Municipality -> partner: why (part of) an answer was not accepted. Never its content."""
+class RecordPosition(_Wire):
+    """Where a Kafka record was: identifies a message whose own ids could not be read."""
+
+    topic: str = Field(min_length=1, max_length=249)
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+
+
+class RefusedItem(_Wire):
+    """One answer item the municipality did not take, and why. Never its content."""
+
+    question_id: Id | None = Field(
+        description="null when the item named no question of this round that we could read"
+    )
+    reason: RefusalReason
+    field: str | None = Field(
+        description="the offending field, or null; a name that is not one of ours is withheld"
+    )
+
+
+class RefusalNotice(_Wire):
+    """Municipality -> partner, on `iaj.refusals.<partner>`: one per answer message that was
+    not (wholly) taken, saying why. Never its content.
+
+    A message refused as a whole has `reason` and no `items`; otherwise `items` lists every
+    refused item (the others were taken) and `reason` is the first item's. When the message
+    could not be read, the ids it carried are null and `source` says where it was.
+    """
 
     type: Literal["refusal"] = "refusal"
+    message_id: Id = Field(default_factory=uuid4)
+    created_at: UtcDatetime = Field(default_factory=utc_now)
     partner: Partner
-    in_reply_to: Id = Field(description="message_id of the refused answer message")
-    question_id: Id | None
+    in_reply_to: Id | None = Field(
+        description="message_id of the refused answer message; null when it could not be read"
+    )
+    source: RecordPosition = Field(description="where the refused message was on its topic")
+    round_id: Id | None
+    correlation_id: Id | None
+    policy: PolicyRef | None
     reason: RefusalReason
-    field: str | None
+    items: tuple[RefusedItem, ...] = Field(default=(), max_length=MAX_ANSWER_ITEMS)
     colour: Colour | None
+    detail: str | None = Field(
+        default=None,
+        max_length=500,
+        description="for `malformed`: what is wrong, naming a field or a position, never a value",
+    )
     explanation: str
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from contracts.enums import Partner
 from contracts.errors import DecodeFailure, MalformedMessage, safe_name
-from contracts.ids import Id
+from contracts.ids import Id, canonical_uuid
 from contracts.limits import MAX_ANSWER_ITEMS, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES
 from contracts.messages import (
     OpenRoundCommand,
@@ -89,11 +89,14 @@ def decode_answer_envelope(raw: bytes) -> AnswerEnvelope:
         raise MalformedMessage(
             DecodeFailure.UNEXPECTED_TYPE if _known_type(obj) else DecodeFailure.UNKNOWN_TYPE,
             f"expected type 'answer', got {safe_name(obj.get('type'))!r}",
+            canonical_uuid(obj.get("message_id")),
         )
     try:
         return AnswerEnvelope.model_validate_json(raw)
     except ValidationError as exc:
-        raise _malformed(obj, exc) from exc
+        malformed = _malformed(obj, exc)
+        malformed.message_id = canonical_uuid(obj.get("message_id"))
+        raise malformed from exc
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Refusing answer items: the refusal record (who, which question, why — never content) and
-the notice that tells the partner, both in the transaction of the answer message.
+"""Refusing answers: the refusal records (who, which question, why — never content) and the
+one notice per message that tells the partner, both in the transaction of the message.
 
 Separate from `handlers.answers`, which decides what to refuse; this is what a refusal writes.
 """
@@ -10,40 +10,78 @@ import datetime as dt
 import uuid
 
 from contracts.enums import Colour, Partner
-from contracts.errors import RefusalReason
-from contracts.messages import RefusalNotice
+from contracts.errors import MalformedMessage, RefusalReason
+from contracts.messages import RecordPosition, RefusalNotice, RefusedItem
 from contracts.topics import message_key, refusal_topic
 from contracts.wire import AnswerEnvelope
 from handlers.db.tables import QuestionRow, RefusalRow
 from handlers.db.uow import UnitOfWork
+from handlers.dead_letters import Delivery
 from handlers.outbox import enqueue
 
-__all__ = ["Refuser"]
+__all__ = ["Refuser", "notify_malformed"]
 
 
 class Refuser:
-    """Records refusals (who, which question, why — never content) and notifies the partner."""
+    """Collects the refusals of one answer message; `send()` records them and writes the one
+    notice for the partner."""
 
     def __init__(
         self,
         uow: UnitOfWork,
         env: AnswerEnvelope,
         sender: Partner,
+        delivery: Delivery,
         refused: list[RefusalReason],
         now: dt.datetime,
     ) -> None:
         """`refused` is the message's `AnswerReport.refused`: each refusal adds its reason."""
         # The sender is the partner whose answer topic the message came on: only it can write
         # there, whatever the message claims.
-        self.uow, self.env, self.sender, self.refused, self.now = uow, env, sender, refused, now
+        self.uow, self.env, self.sender, self.now = uow, env, sender, now
+        self.delivery, self.refused = delivery, refused
         self.colour: Colour | None = None
+        self._whole: RefusalReason | None = None
+        self._items: list[RefusedItem] = []
 
-    def all(self, reason: RefusalReason, field: str) -> None:
-        self.one(reason, field, None)
+    def whole(self, reason: RefusalReason, field: str | None) -> None:
+        """The message is refused as a whole: nothing of it is taken."""
+        self._whole = reason
+        self._record(reason, field, None)
 
-    def one(self, reason: RefusalReason, field: str | None, question: QuestionRow | None) -> None:
-        self.refused.append(reason)
+    def item(self, reason: RefusalReason, field: str | None, question: QuestionRow | None) -> None:
         question_id = question.id if question else None
+        self._items.append(
+            RefusedItem(
+                question_id=uuid.UUID(question_id) if question_id else None,
+                reason=reason,
+                field=field,
+            )
+        )
+        self._record(reason, field, question_id)
+
+    def send(self) -> None:
+        """The notice, if anything was refused. Call once, after the last item."""
+        reason = self._whole or (self._items[0].reason if self._items else None)
+        if reason is None:
+            return
+        notice = RefusalNotice(
+            partner=self.sender,
+            in_reply_to=self.env.message_id,
+            source=_position(self.delivery),
+            round_id=self.env.round_id,
+            correlation_id=self.env.correlation_id,
+            policy=self.env.policy,
+            created_at=self.now,
+            reason=reason,
+            items=tuple(self._items),
+            colour=self.colour,
+            explanation=reason.explanation,
+        )
+        _enqueue(self.uow, notice, key=message_key(self.env.round_id))
+
+    def _record(self, reason: RefusalReason, field: str | None, question_id: str | None) -> None:
+        self.refused.append(reason)
         self.uow.session.add(
             RefusalRow(
                 round_id=str(self.env.round_id),
@@ -55,25 +93,44 @@ class Refuser:
                 received_at=self.now,
             )
         )
-        notice = RefusalNotice(
-            message_id=uuid.uuid4(),
-            round_id=self.env.round_id,
-            correlation_id=self.env.correlation_id,
-            policy=self.env.policy,
-            created_at=self.now,
-            partner=self.sender,
-            in_reply_to=self.env.message_id,
-            question_id=uuid.UUID(question_id) if question_id else None,
-            reason=reason,
-            field=field,
-            colour=self.colour,
-            explanation=reason.explanation,
-        )
-        enqueue(
-            self.uow.session,
-            refusal_topic(self.sender),
-            notice,
-            message_id=str(notice.message_id),
-            key=message_key(self.env.round_id),
-            headers={"partner": self.sender.value},
-        )
+
+
+def notify_malformed(
+    uow: UnitOfWork,
+    sender: Partner,
+    delivery: Delivery,
+    error: MalformedMessage,
+    now: dt.datetime,
+) -> None:
+    """Tell the partner its message could not be read: the reason, never a value of it."""
+    notice = RefusalNotice(
+        partner=sender,
+        in_reply_to=error.message_id,
+        source=_position(delivery),
+        round_id=None,
+        correlation_id=None,
+        policy=None,
+        created_at=now,
+        reason=RefusalReason.MALFORMED,
+        colour=None,
+        detail=f"{error.reason.value}: {error.detail}"[:500],
+        explanation=RefusalReason.MALFORMED.explanation,
+    )
+    _enqueue(uow, notice, key=delivery.key or b"")
+
+
+def _position(delivery: Delivery) -> RecordPosition:
+    return RecordPosition(
+        topic=delivery.topic, partition=delivery.partition, offset=delivery.offset
+    )
+
+
+def _enqueue(uow: UnitOfWork, notice: RefusalNotice, *, key: bytes) -> None:
+    enqueue(
+        uow.session,
+        refusal_topic(notice.partner),
+        notice,
+        message_id=str(notice.message_id),
+        key=key,
+        headers={"partner": notice.partner.value},
+    )

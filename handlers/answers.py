@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from contracts.answers import check_answer
-from contracts.enums import Colour, Partner
+from contracts.enums import Colour
 from contracts.errors import AnswerRefused, MalformedMessage, RefusalReason
 from contracts.messages import AnswerItem, Completion
 from contracts.topics import partner_of_answer_topic
 from contracts.wire import AnswerEnvelope, decode_answer_envelope
-from handlers.answer_refusals import Refuser
+from handlers.answer_refusals import Refuser, notify_malformed
 from handlers.cases import get_case
 from handlers.completion import complete_round
 from handlers.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RoundRow
@@ -126,6 +126,8 @@ async def _handle_one(
                 partner=topic_partner,
                 now=now,
             )
+            if topic_partner is not None:  # partners cannot read iaj.deadletter: tell them
+                notify_malformed(uow, topic_partner, delivery, envelope, now)
             report.dead_lettered = True
         else:
             report.duplicate = True
@@ -133,52 +135,65 @@ async def _handle_one(
     if not await claim(uow, f"answer:{envelope.message_id}", delivery.topic, now):
         report.duplicate = True
         return report
-    await _process(uow, envelope, topic_partner, rounds.get(str(envelope.round_id)), report, now)
+    if topic_partner is None:
+        raise ValueError(f"{envelope.message_id} was not consumed from a partner's answer topic")
+    refuse = Refuser(uow, envelope, topic_partner, delivery, report.refused, now)
+    await _process(uow, envelope, refuse, rounds.get(str(envelope.round_id)), report, now)
+    refuse.send()
     return report
 
 
 async def _process(
     uow: UnitOfWork,
     envelope: AnswerEnvelope,
-    topic_partner: Partner | None,
+    refuse: Refuser,
     context: _RoundContext | None,
     report: AnswerReport,
     now: dt.datetime,
 ) -> None:
-    if topic_partner is None:
-        raise ValueError(f"{envelope.message_id} was not consumed from a partner's answer topic")
-    refuse = Refuser(uow, envelope, topic_partner, report.refused, now)
-    if envelope.partner is not topic_partner:
-        refuse.all(RefusalReason.WRONG_PARTNER, "partner")
+    sender = refuse.sender
+    if envelope.partner is not sender:
+        refuse.whole(RefusalReason.WRONG_PARTNER, "partner")
         return
     if context is None:
-        refuse.all(RefusalReason.UNKNOWN_QUESTION, "round_id")
+        refuse.whole(RefusalReason.UNKNOWN_QUESTION_SET, "round_id")
         return
     round_row = context.row
     refuse.colour = Colour(round_row.colour)
-    questions = {q.id: q for q in context.questions if q.partner == topic_partner.value}
-    seen: set[str] = set()
+    # The questions of the question set this message replies to, and only those.
+    questions = {
+        q.id: q
+        for q in context.questions
+        if q.partner == sender.value and q.question_set_id == str(envelope.in_reply_to)
+    }
+    if not questions:
+        refuse.whole(RefusalReason.UNKNOWN_QUESTION_SET, "in_reply_to")
+        return
+    named = [str(item.get("question_id")) for item in envelope.answers]
+    if len(named) != len(set(named)):
+        refuse.whole(RefusalReason.DUPLICATE_ANSWER, "question_id")
+        return
+    if len(envelope.answers) > len(questions):
+        refuse.whole(RefusalReason.TOO_MANY_ITEMS, "answers")
+        return
     newly_answered: list[tuple[QuestionRow, AnswerItem]] = []
     for item in envelope.answers:
-        question_id = str(item.get("question_id"))
-        question = questions.get(question_id)
+        question = questions.get(str(item.get("question_id")))
         if question is None or question.issued_at is None:
-            refuse.one(RefusalReason.UNKNOWN_QUESTION, "question_id", None)
+            refuse.item(RefusalReason.UNKNOWN_QUESTION, "question_id", None)
             continue
-        if question_id in seen:
-            refuse.one(RefusalReason.DUPLICATE_ANSWER, "question_id", question)
-            continue
-        seen.add(question_id)
         try:
             answer = check_answer(to_wire_question(question), item, refuse.colour)
         except AnswerRefused as exc:
-            refuse.one(exc.reason, exc.field, question)
+            refuse.item(exc.reason, exc.field, question)
             continue
         if RoundState(round_row.state).closed:
             _record_late(uow, question, envelope, now)
+            refuse.item(RefusalReason.LATE, None, question)
             report.late += 1
         elif question.status == QuestionStatus.ANSWERED:
-            report.already_answered += 1  # answered before, by another message: counted once
+            refuse.item(RefusalReason.ALREADY_ANSWERED, None, question)
+            report.already_answered += 1
         else:
             _store(uow, question, answer, envelope, now)
             newly_answered.append((question, answer))

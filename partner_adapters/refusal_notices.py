@@ -54,11 +54,10 @@ async def receive_refusal_notice(
     new = await store.record_municipal_refusal(message, at)
     if new:
         _log.warning(
-            "the municipality refused answer %s (question %s): %s%s",
-            message.in_reply_to,
-            message.question_id or "-",
-            message.reason.value,
-            f" on {message.field}" if message.field else "",
+            "the municipality refused answer %s (%s): %s",
+            message.in_reply_to or f"at {message.source.topic}:{message.source.offset}",
+            f"{len(message.items)} item(s)" if message.items else "the whole message",
+            ", ".join(sorted({i.reason.value for i in message.items} or {message.reason.value})),
         )
     return NoticeOutcome(message, new=new)
 

@@ -185,7 +185,11 @@ class AdapterStore:
             await writes.insert_refusals(db, question_set_id, refusals, at)
 
     async def record_municipal_refusal(self, notice: RefusalNotice, at: dt.datetime) -> bool:
-        """Keep the municipality's refusal notice; False when it was recorded before."""
+        """Keep the municipality's refusal notice; False when it was recorded before.
+
+        One row per notice: its reason, and the first refused item's question and field
+        (`iaj-adapter status` shows the most recent notices, not every item)."""
+        first = notice.items[0] if notice.items else None
         async with self._transaction() as db:
             cursor = await db.execute(
                 "INSERT OR IGNORE INTO municipal_refusals (message_id, at, round_id, "
@@ -194,11 +198,11 @@ class AdapterStore:
                 (
                     str(notice.message_id),
                     ts(at),
-                    str(notice.round_id),
-                    str(notice.in_reply_to),
-                    None if notice.question_id is None else str(notice.question_id),
+                    "" if notice.round_id is None else str(notice.round_id),
+                    "" if notice.in_reply_to is None else str(notice.in_reply_to),
+                    None if first is None or first.question_id is None else str(first.question_id),
                     notice.reason.value,
-                    notice.field,
+                    None if first is None else first.field,
                     notice.explanation[:300],
                 ),
             )

@@ -133,7 +133,7 @@ async def test_a_refusal_notice_from_the_municipality_shows_in_the_status(
         await producer.start()
         try:
             await producer.send_and_wait(
-                refusal_topic(PARTNER), encode(notice), key=message_key(notice.round_id)
+                refusal_topic(PARTNER), encode(notice), key=message_key(qs.round_id)
             )
         finally:
             await producer.stop()

@@ -24,8 +24,10 @@ from contracts import (
     Question,
     QuestionOutcome,
     QuestionSet,
+    RecordPosition,
     RefusalNotice,
     RefusalReason,
+    RefusedItem,
     RoundResult,
     Subject,
     SubjectRole,
@@ -232,15 +234,32 @@ def partner_answers() -> st.SearchStrategy[PartnerAnswer]:
 
 
 def refusal_notices() -> st.SearchStrategy[RefusalNotice]:
-    return st.builds(
-        RefusalNotice,
-        **_envelope(),
-        partner=st.sampled_from(Partner),
-        in_reply_to=st.uuids(),
+    envelope = _envelope()
+    items = st.builds(
+        RefusedItem,
         question_id=st.none() | st.uuids(),
         reason=st.sampled_from(RefusalReason),
         field=st.none() | st.text(),
+    )
+    return st.builds(
+        RefusalNotice,
+        message_id=envelope["message_id"],
+        created_at=envelope["created_at"],
+        round_id=st.none() | envelope["round_id"],
+        correlation_id=st.none() | envelope["correlation_id"],
+        policy=st.none() | envelope["policy"],
+        partner=st.sampled_from(Partner),
+        in_reply_to=st.none() | st.uuids(),
+        source=st.builds(
+            RecordPosition,
+            topic=st.text(min_size=1, max_size=40),
+            partition=st.integers(min_value=0, max_value=1000),
+            offset=st.integers(min_value=0),
+        ),
+        reason=st.sampled_from(RefusalReason),
+        items=st.lists(items, max_size=3).map(tuple),
         colour=st.none() | st.sampled_from(Colour),
+        detail=st.none() | st.text(max_size=500),
         explanation=st.text(),
     )
 

@@ -193,7 +193,9 @@ async def test_an_answer_richer_than_its_label_is_refused_and_the_partner_told(
     )
     assert refusal.message_id == reply["message_id"]
     (notice,) = await refusal_notices(sessions, partner)
-    assert (notice.reason, notice.field, str(notice.question_id)) == (reason, field, question_id)
+    (item,) = notice.items  # one notice per message, listing the refused items
+    assert (notice.reason, item.reason, item.field) == (reason, reason, field)
+    assert str(item.question_id) == question_id
     assert (str(notice.in_reply_to), notice.colour) == (reply["message_id"], Colour.GROEN)
     assert notice.explanation == reason.explanation
     # The notice does not carry what was over-shared (the record has no column for it).
@@ -202,11 +204,13 @@ async def test_an_answer_richer_than_its_label_is_refused_and_the_partner_told(
         shared = value[0] if isinstance(value, list) else value
         assert shared.encode() not in notice_row.payload
 
-    # The partner corrects itself: the permitted answer, in a new message, is accepted.
+    # The partner corrects itself: the permitted answer, in a new message, is accepted; the
+    # others it repeats were answered before, and the partner is told so.
     corrected = answer_to(qs, antwoord)
     (report,) = await process(sessions, [delivered(corrected, partner)])
     assert report.accepted == 1
     assert report.already_answered == len(qs.questions) - 1
+    assert report.refused == [RefusalReason.ALREADY_ANSWERED] * (len(qs.questions) - 1)
 
 
 async def test_a_made_up_field_name_reaches_no_record_and_no_notice(sessions: Sessions) -> None:
@@ -248,7 +252,9 @@ async def test_an_answer_to_a_question_not_put_to_this_partner_is_refused(
     # The question id is not recorded: it names no question of this partner.
     assert (refusal.partner, refusal.question_id, refusal.field) == ("swt", None, "question_id")
     (notice,) = await refusal_notices(sessions, Partner.SWT)
-    assert notice.question_id is None
+    assert [(i.question_id, i.reason) for i in notice.items] == [
+        (None, RefusalReason.UNKNOWN_QUESTION)
+    ]
 
 
 async def test_a_question_not_issued_yet_cannot_be_answered(sessions: Sessions) -> None:
@@ -270,7 +276,8 @@ async def test_a_question_not_issued_yet_cannot_be_answered(sessions: Sessions) 
         sessions, [delivered(answer_to(unsent, items=[item]), DEPENDENT.partner)]
     )
 
-    assert report == AnswerReport(refused=[RefusalReason.UNKNOWN_QUESTION])
+    # It replies to a question set this partner never received.
+    assert report == AnswerReport(refused=[RefusalReason.UNKNOWN_QUESTION_SET])
     assert await all_rows(sessions, AnswerRow) == []
     dependent = (DEPENDENT.partner.value, DEPENDENT.key, "jongere")
     assert (await question_statuses(sessions, round_id))[dependent] == QuestionStatus.WAITING
@@ -283,11 +290,12 @@ async def test_an_answer_for_an_unknown_round_is_refused_as_a_whole(sessions: Se
 
     (report,) = await process(sessions, [delivered(unknown_round, Partner.SWT)])
 
-    assert report == AnswerReport(refused=[RefusalReason.UNKNOWN_QUESTION])
+    assert report == AnswerReport(refused=[RefusalReason.UNKNOWN_QUESTION_SET])
     (refusal,) = await all_rows(sessions, RefusalRow)
     assert (refusal.round_id, refusal.field) == (str(unknown_round.round_id), "round_id")
     (notice,) = await refusal_notices(sessions, Partner.SWT)
     assert notice.colour is None  # the round is unknown, so is its label
+    assert (notice.reason, notice.items) == (RefusalReason.UNKNOWN_QUESTION_SET, ())
     assert await all_rows(sessions, AnswerRow) == []
 
 
@@ -309,7 +317,7 @@ async def test_a_message_naming_another_partner_is_refused_and_its_sender_told(
     assert await refusal_notices(sessions, Partner.LEERPLICHT) == []
 
 
-async def test_a_question_answered_twice_in_one_message_is_stored_once(
+async def test_a_message_answering_one_question_twice_is_refused_as_a_whole(
     sessions: Sessions,
 ) -> None:
     _, sets = await _groen_round(sessions)
@@ -321,9 +329,34 @@ async def test_a_question_answered_twice_in_one_message_is_stored_once(
 
     (report,) = await process(sessions, [delivered(twice, Partner.SWT)])
 
-    assert report == AnswerReport(accepted=1, refused=[RefusalReason.DUPLICATE_ANSWER])
-    (stored,) = await all_rows(sessions, AnswerRow)
-    assert (stored.question_id, stored.content) == (str(question.question_id), {"antwoord": "ja"})
+    # Which of the two would count? Neither: nothing of it is stored, the partner is told,
+    # and its corrected message is taken.
+    assert report == AnswerReport(refused=[RefusalReason.DUPLICATE_ANSWER])
+    assert await all_rows(sessions, AnswerRow) == []
+    (notice,) = await refusal_notices(sessions, Partner.SWT)
+    assert notice.reason is RefusalReason.DUPLICATE_ANSWER
+    corrected = answer_to(swt, items=[permitted_answer(question, YesNo.NEE)])
+    (report,) = await process(sessions, [delivered(corrected, Partner.SWT)])
+    assert report == AnswerReport(accepted=1)
+
+
+async def test_more_items_than_the_question_set_has_questions_are_refused_as_a_whole(
+    sessions: Sessions,
+) -> None:
+    _, sets = await _groen_round(sessions)
+    swt = question_set_of(sets, Partner.SWT)
+    items = [permitted_answer(q) for q in swt.questions]
+    made_up = [
+        permitted_answer(q.model_copy(update={"question_id": uuid.uuid4()})) for q in swt.questions
+    ]
+    padded = answer_to(swt, items=[*items, *made_up])
+
+    (report,) = await process(sessions, [delivered(padded, Partner.SWT)])
+
+    assert report == AnswerReport(refused=[RefusalReason.TOO_MANY_ITEMS])
+    assert await all_rows(sessions, AnswerRow) == []
+    (notice,) = await refusal_notices(sessions, Partner.SWT)  # one notice, not one per item
+    assert (notice.reason, notice.items) == (RefusalReason.TOO_MANY_ITEMS, ())
 
 
 async def test_a_message_repeated_within_one_batch_takes_effect_once(sessions: Sessions) -> None:
@@ -344,7 +377,7 @@ async def test_a_message_repeated_within_one_batch_takes_effect_once(sessions: S
     assert len(await all_rows(sessions, InboxRow)) == 1
 
 
-async def test_a_resent_answer_under_a_new_message_id_is_counted_not_stored_again(
+async def test_a_resent_answer_under_a_new_message_id_is_not_stored_again_and_the_partner_told(
     sessions: Sessions,
 ) -> None:
     _, sets = await _groen_round(sessions)
@@ -355,8 +388,14 @@ async def test_a_resent_answer_under_a_new_message_id_is_counted_not_stored_agai
     resent = first.model_copy(update={"message_id": uuid.uuid4()})
     (report,) = await process(sessions, [delivered(resent, Partner.SWT)])
 
-    assert report == AnswerReport(already_answered=len(swt.questions))
+    assert report == AnswerReport(
+        already_answered=len(swt.questions),
+        refused=[RefusalReason.ALREADY_ANSWERED] * len(swt.questions),
+    )
     assert {a.message_id for a in await all_rows(sessions, AnswerRow)} == {str(first.message_id)}
+    (notice,) = await refusal_notices(sessions, Partner.SWT)
+    assert notice.in_reply_to == resent.message_id
+    assert {i.question_id for i in notice.items} == {q.question_id for q in swt.questions}
 
 
 async def test_a_redelivered_batch_changes_nothing(sessions: Sessions) -> None:
@@ -422,7 +461,19 @@ async def test_an_unreadable_message_is_dead_lettered_and_its_bytes_kept_out_of_
     assert (forwarded.topic, forwarded.value) == (DEADLETTER, raw)
     assert forwarded.headers["dlq_reason"] == reason
     assert forwarded.headers["dlq_source_offset"] == str(delivery.offset)
-    assert await outbox(sessions) == []
+    # The partner cannot read iaj.deadletter: a notice tells it, with the reason only.
+    (notice_row,) = await outbox(sessions)
+    assert notice_row.topic == refusal_topic(Partner.RN)
+    assert b"Ravi" not in notice_row.payload
+    (notice,) = await refusal_notices(sessions, Partner.RN)
+    assert (notice.reason, notice.in_reply_to, notice.round_id) == (
+        RefusalReason.MALFORMED,
+        None,
+        None,
+    )
+    assert notice.detail is not None
+    assert notice.detail.startswith(reason)
+    assert (notice.source.topic, notice.source.offset) == (delivery.topic, delivery.offset)
     assert [i.message_key for i in await all_rows(sessions, InboxRow)] == [delivery.position]
     # Delivered again at the same position: one dead letter, not two.
     assert await process(sessions, [message], published=published) == [AnswerReport(duplicate=True)]

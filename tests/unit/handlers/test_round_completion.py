@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 
 from contracts.enums import Colour, Partner, YesNo
+from contracts.errors import RefusalReason
 from contracts.messages import (
     AnswerItem,
     Completion,
@@ -37,6 +38,7 @@ from tests.unit.handlers.builders import (
     question_set_of,
     question_sets,
     question_statuses,
+    refusal_notices,
     results,
     round_row,
     snapshot,
@@ -157,7 +159,11 @@ async def test_an_answer_after_completion_is_recorded_as_late_and_not_merged(
         sessions, [delivered(late, Partner.SWT)], now=NOW + dt.timedelta(days=1)
     )
 
-    assert report == AnswerReport(late=len(swt.questions))
+    assert report == AnswerReport(
+        late=len(swt.questions), refused=[RefusalReason.LATE] * len(swt.questions)
+    )
+    (notice,) = await refusal_notices(sessions, Partner.SWT)  # the partner is told
+    assert notice.reason is RefusalReason.LATE
     assert sorted(
         (r.question_id, r.message_id) for r in await all_rows(sessions, LateAnswerRow)
     ) == sorted((str(q.question_id), str(late.message_id)) for q in swt.questions)

@@ -30,7 +30,7 @@ async def test_a_notice_is_kept_once_and_shown_in_the_status(open_store: OpenSto
     [record] = status.recent_municipal_refusals
     assert (record.in_reply_to, record.question_id, record.reason, record.field) == (
         refusal.in_reply_to,
-        refusal.question_id,
+        refusal.items[0].question_id,
         "field_not_permitted",
         "toelichting",
     )

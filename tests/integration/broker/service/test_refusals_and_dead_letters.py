@@ -52,8 +52,9 @@ async def test_a_richer_answer_is_refused_and_nothing_of_it_is_stored(
         notice = decode(record.value)
         assert isinstance(notice, RefusalNotice)
         assert (notice.partner, notice.in_reply_to) == (Partner.SWT, refused_id)
-        assert notice.question_id == question.question_id
-        assert (notice.reason, notice.field, notice.colour) == (
+        (item,) = notice.items
+        assert item.question_id == question.question_id
+        assert (notice.reason, item.field, notice.colour) == (
             "field_not_permitted",
             "toelichting",
             Colour.GROEN,
@@ -91,7 +92,7 @@ async def test_an_answer_on_another_partners_topic_is_refused(
         records = await read_topic(clean_kafka, refusal_topic(Partner.LEERPLICHT), 1)
     last = decode(records[-1].value)
     assert isinstance(last, RefusalNotice)
-    assert last.reason == "unknown_question"
+    assert last.reason == "unknown_question_set"  # it replies to SWT's question set
     assert await count(service.sessions, "answers") == 0
 
 
