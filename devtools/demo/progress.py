@@ -1,6 +1,6 @@
 """What the live view shows, polled from the municipal database and the adapters' own stores.
 
-Counts only, like `iaj status` and `iaj adapter status`: no names, no answer content.
+Counts only, like `iaj status` and `iaj-adapter status`: no names, no answer content.
 """
 
 from __future__ import annotations

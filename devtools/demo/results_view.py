@@ -224,7 +224,7 @@ def _explanation(report: DemoReport, partner: Partner) -> Text:
         f"stayed open until the deadline: the {expired} 'verlopen' above. {name}'s 'nee' "
         "answers, and 'ja' answers whose question permits all they carried, went through. "
         f"Until {name} fixes its system, someone there can answer by hand: "
-        "`iaj adapter answer`."
+        "`iaj-adapter answer`."
     )
 
 

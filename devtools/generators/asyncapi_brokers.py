@@ -147,7 +147,7 @@ def partner_broker() -> KafkaBroker:
         description="Why the municipality did not accept an answer item (reason and field, "
         "never content). The reference adapter checks every answer before sending, so a "
         "notice means the two sides disagree; it reads this topic with the same consumer as "
-        "its questions and shows the notices in `iaj adapter status`.",
+        "its questions and shows the notices in `iaj-adapter status`.",
     )
     broker.publisher(
         ANSWERS,

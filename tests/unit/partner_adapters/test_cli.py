@@ -1,4 +1,4 @@
-"""`iaj adapter status | pending | answer` without Kafka (answers recorded, sent later)."""
+"""`iaj-adapter status | pending | answer` without Kafka (answers recorded, sent later)."""
 
 from __future__ import annotations
 

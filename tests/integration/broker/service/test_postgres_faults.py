@@ -1,6 +1,6 @@
 """Real PostgreSQL faults during a stream of rounds: no round lost, none dead-lettered.
 
-While rounds are opened through `iaj.commands` and answered by the partners, the busy
+While rounds are opened through `iaj.commands` and answered by the partners, the
 sessions of the service are terminated again and again (`pg_terminate_backend`, what a
 failover, an administrator or a pooler does), and the server is switched read-only for a
 while (`default_transaction_read_only`, what a read-only failover target or a full disk
@@ -47,12 +47,14 @@ async def own_postgres() -> AsyncIterator[LocalPostgres]:
         await asyncio.to_thread(server.stop)
 
 
-async def _terminate_busy_sessions(admin: asyncpg.Connection, database: str) -> int:
+async def _terminate_sessions(admin: asyncpg.Connection, database: str) -> int:
+    """Every session of the service's database, busy or idle in its pool, as a failover
+    does. (Busy ones alone were too few to count on: on a fast machine the rounds were done
+    before five were caught in the act.)"""
     terminated = await admin.fetchval(
         """SELECT count(*) FROM (
                SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                WHERE datname = $1 AND pid <> pg_backend_pid()
-                 AND state IN ('active', 'idle in transaction')
            ) AS t""",
         database,
     )
@@ -65,7 +67,7 @@ async def _read_only(admin: asyncpg.Connection, on: bool) -> None:
 
 
 async def _disturb(admin: asyncpg.Connection, database: str, stop: asyncio.Event) -> int:
-    """Every 0.3 s terminate the busy sessions, until 30 were or 20 s passed; after the first
+    """Every 0.3 s terminate the service's sessions, until 30 were or 20 s passed; after the first
     few, two seconds of read-only. Bounded in time too: on a loaded machine nearly every
     transaction is still busy 0.3 s in, and an outage longer than the service's retry window
     (IAJ_DATABASE_RETRY_SECONDS) rightly halts it."""
@@ -81,7 +83,7 @@ async def _disturb(admin: asyncpg.Connection, database: str, stop: asyncio.Event
             await _read_only(admin, on=True)
         if step == 12:
             await _read_only(admin, on=False)
-        terminated += await _terminate_busy_sessions(admin, database)
+        terminated += await _terminate_sessions(admin, database)
         step += 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.3)
@@ -147,7 +149,7 @@ async def test_rounds_survive_terminated_sessions_and_a_read_only_spell(
         await _read_only(admin, on=False)
         await admin.close()
 
-    assert terminated >= 5, f"only {terminated} busy sessions were terminated"
+    assert terminated >= 5, f"only {terminated} sessions were terminated"
     assert not halted
     assert dead_letters == 0, "a fault of the database is never the message's"
     per_round: dict[uuid.UUID, set[uuid.UUID]] = {}
