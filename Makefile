@@ -72,6 +72,7 @@ bench: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/iaj contracts schemas
 	$(BIN)/iaj contracts asyncapi
+	$(BIN)/iaj contracts signing-vectors
 
 # Kafka users, topics and ACLs for docker-compose.yml and production, from the contracts.
 deploy-files: $(STAMP)

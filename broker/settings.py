@@ -69,6 +69,12 @@ class ServiceSettings(BaseSettings):
         ge=1000,
         description="How long a publish waits for the broker before the relay tries again",
     )
+    partner_keys_dir: Path | None = Field(
+        default=None,
+        description="Folder of the partners' public signing keys, one folder per partner "
+        "code (broker/service/partner_keys.py). Without it every answer is refused "
+        "(bad_signature)",
+    )
     consumer_group: str = Field(default=MUNICIPAL_GROUP)
     # Kafka's defaults. The embedded broker re-admits a restarted group member only after its
     # session timed out, so the demo and tests use ~1 s here.

@@ -59,7 +59,7 @@ def check_answer(
         )
 
     for field in raw:
-        if field not in ANSWER_FIELDS:
+        if field not in ANSWER_FIELDS and field != "signature":  # verified by the receiver
             raise refuse(RefusalReason.EXTRA_FIELD, field)
     if _as_uuid(raw.get("question_id")) != question.question_id:
         raise refuse(RefusalReason.UNKNOWN_QUESTION, "question_id")

@@ -77,6 +77,7 @@ class RefusalReason(StrEnum):
     TOO_MANY_ITEMS = "too_many_items"
     ALREADY_ANSWERED = "already_answered"
     LATE = "late"
+    BAD_SIGNATURE = "bad_signature"
 
     @property
     def explanation(self) -> str:
@@ -113,6 +114,10 @@ _EXPLANATIONS: dict[RefusalReason, str] = {
     ),
     RefusalReason.ALREADY_ANSWERED: (
         "the question was answered by an earlier message; this answer was not taken"
+    ),
+    RefusalReason.BAD_SIGNATURE: (
+        "an item's signature is missing or does not verify with a key registered for this "
+        "partner; nothing of the message was taken: sign every item (contracts.signing)"
     ),
     RefusalReason.LATE: (
         "the round was completed (all answered, or its deadline passed) before this answer "

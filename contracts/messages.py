@@ -19,6 +19,7 @@ from contracts.errors import RefusalReason
 from contracts.ids import Id
 from contracts.limits import MAX_ANSWER_ITEMS
 from contracts.policy.model import DetailField, DetailFieldKind, PolicyRef
+from contracts.signing import ItemSignature
 
 __all__ = [
     "AnswerItem",
@@ -158,6 +159,9 @@ class AnswerItem(_Wire):
     domeinen: tuple[LifeDomain, ...] | None = None
     toelichting: str | None = None
     detail: dict[str, DetailValue] | None = None
+    signature: ItemSignature | None = Field(
+        default=None, description="the partner's signature of this item (contracts.signing)"
+    )
 
 
 class PartnerAnswer(_Envelope):

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from contracts.enums import Partner
+from devtools.signing_keys import private_key
 from kafka_access.principals import partner_user
 from kafka_access.security import SaslMechanism, SecurityProtocol
 from partner_adapters.lookup import Lookup
@@ -88,6 +89,7 @@ class AdapterGroupSpec:
             partner=partner,
             bootstrap_servers=self.bootstrap,
             state_db=self.workdir / f"adapter-{partner.value}.db",
+            signing_key=private_key(self.workdir, partner),
             consumer_session_timeout_ms=GROUP_TIMING["session_timeout_ms"],
             consumer_heartbeat_interval_ms=GROUP_TIMING["heartbeat_interval_ms"],
             outbox_interval_seconds=0.5,

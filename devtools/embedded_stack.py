@@ -22,6 +22,7 @@ from contracts.enums import Partner
 from contracts.topics import all_topics
 from devtools.adapter_group import GROUP_TIMING, AdapterGroup, AdapterGroupSpec, AdapterProcess
 from devtools.embedded_kafka import EmbeddedKafka
+from devtools.signing_keys import ensure_partner_keys
 from kafka_access.principals import MUNICIPAL
 from kafka_access.security import SaslMechanism, SecurityProtocol
 from partner_adapters.lookup import Lookup
@@ -87,6 +88,8 @@ class EmbeddedStack:
             consumer_session_timeout_ms=GROUP_TIMING["session_timeout_ms"],
             consumer_heartbeat_interval_ms=GROUP_TIMING["heartbeat_interval_ms"],
             create_topics=False,  # done once by the stack, before anyone subscribes
+            # Every partner's key: the adapters sign with the private halves.
+            partner_keys_dir=ensure_partner_keys(workdir),
         )
         passwords = self.options.kafka_passwords
         if passwords is None:
@@ -117,6 +120,7 @@ class EmbeddedStack:
 
     async def start(self) -> None:
         self.options.workdir.mkdir(parents=True, exist_ok=True)
+        ensure_partner_keys(self.options.workdir)  # before an adapter process looks for its key
         if self._external_kafka is None:
             self.kafka = EmbeddedKafka()
             await self.kafka.start()

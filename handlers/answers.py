@@ -8,15 +8,17 @@ round's completion. A redelivered message hits the inbox's primary key and chang
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
 from contracts.answers import check_answer
-from contracts.enums import Colour
+from contracts.enums import Colour, Partner
 from contracts.errors import AnswerRefused, MalformedMessage, RefusalReason
 from contracts.messages import AnswerItem, Completion
+from contracts.signing import BadSignature, ItemSignature, verify_item
 from contracts.topics import partner_of_answer_topic
 from contracts.wire import AnswerEnvelope, decode_answer_envelope
 from handlers.answer_refusals import Refuser, notify_malformed
@@ -30,7 +32,10 @@ from handlers.questions import to_wire_question
 from handlers.rounds import issue_question_sets
 from handlers.states import QuestionStatus, RoundState
 
-__all__ = ["AnswerReport", "handle_answers"]
+__all__ = ["AnswerReport", "PartnerKeys", "handle_answers"]
+
+# Each partner's public keys by key id (loaded by the service from IAJ_PARTNER_KEYS_DIR).
+PartnerKeys = Mapping[Partner, Mapping[str, Ed25519PublicKey]]
 
 _PENDING = (QuestionStatus.OPEN, QuestionStatus.WAITING)
 
@@ -58,19 +63,24 @@ class _RoundContext:
 
 
 async def handle_answers(
-    uow: UnitOfWork, messages: Sequence[tuple[bytes, Delivery]], now: dt.datetime
+    uow: UnitOfWork,
+    messages: Sequence[tuple[bytes, Delivery]],
+    now: dt.datetime,
+    keys: PartnerKeys,
 ) -> list[AnswerReport]:
     """Process messages from `iaj.answers.<partner>` topics, in order, in one transaction.
 
     The caller commits. Each message's effects depend only on the messages before it, so a
-    batch has exactly the effects of the same messages processed one by one.
+    batch has exactly the effects of the same messages processed one by one. `keys` are the
+    partners' public keys: an item whose signature does not verify with its partner's keys
+    gets the whole message refused.
     """
     decoded = [_decode(raw) for raw, _ in messages]
     rounds = await _load_rounds(
         uow, {str(env.round_id) for env in decoded if isinstance(env, AnswerEnvelope)}
     )
     return [
-        await _handle_one(uow, raw, delivery, envelope, rounds, now)
+        await _handle_one(uow, raw, delivery, envelope, rounds, keys, now)
         for (raw, delivery), envelope in zip(messages, decoded, strict=True)
     ]
 
@@ -111,6 +121,7 @@ async def _handle_one(
     delivery: Delivery,
     envelope: AnswerEnvelope | MalformedMessage,
     rounds: dict[str, _RoundContext],
+    keys: PartnerKeys,
     now: dt.datetime,
 ) -> AnswerReport:
     report = AnswerReport()
@@ -138,7 +149,14 @@ async def _handle_one(
     if topic_partner is None:
         raise ValueError(f"{envelope.message_id} was not consumed from a partner's answer topic")
     refuse = Refuser(uow, envelope, topic_partner, delivery, report.refused, now)
-    await _process(uow, envelope, refuse, rounds.get(str(envelope.round_id)), report, now)
+    signatures = _verified(envelope, keys.get(topic_partner, {}))
+    if envelope.partner is not topic_partner:
+        refuse.whole(RefusalReason.WRONG_PARTNER, "partner")
+    elif signatures is None:
+        refuse.whole(RefusalReason.BAD_SIGNATURE, "signature")
+    else:
+        context = rounds.get(str(envelope.round_id))
+        await _process(uow, envelope, refuse, context, signatures, report, now)
     refuse.send()
     return report
 
@@ -148,13 +166,11 @@ async def _process(
     envelope: AnswerEnvelope,
     refuse: Refuser,
     context: _RoundContext | None,
+    signatures: dict[str, ItemSignature],
     report: AnswerReport,
     now: dt.datetime,
 ) -> None:
     sender = refuse.sender
-    if envelope.partner is not sender:
-        refuse.whole(RefusalReason.WRONG_PARTNER, "partner")
-        return
     if context is None:
         refuse.whole(RefusalReason.UNKNOWN_QUESTION_SET, "round_id")
         return
@@ -195,7 +211,7 @@ async def _process(
             refuse.item(RefusalReason.ALREADY_ANSWERED, None, question)
             report.already_answered += 1
         else:
-            _store(uow, question, answer, envelope, now)
+            _store(uow, question, answer, envelope, signatures[question.id], now)
             newly_answered.append((question, answer))
             report.accepted += 1
     if newly_answered:
@@ -204,11 +220,31 @@ async def _process(
             report.completed = await complete_round(uow, round_row, Completion.COMPLETE, now)
 
 
+def _verified(
+    envelope: AnswerEnvelope, keys: Mapping[str, Ed25519PublicKey]
+) -> dict[str, ItemSignature] | None:
+    """Every item's verified signature by the question id it names, or None if any fails."""
+    sent = {
+        "partner": envelope.partner.value,
+        "message_id": str(envelope.message_id),
+        "round_id": str(envelope.round_id),
+        "in_reply_to": str(envelope.in_reply_to),
+    }  # canonical ids (contracts.ids): exactly the strings the partner sent and signed
+    verified: dict[str, ItemSignature] = {}
+    for item in envelope.answers:
+        try:
+            verified[str(item.get("question_id"))] = verify_item(keys, sent, item)
+        except BadSignature:
+            return None
+    return verified
+
+
 def _store(
     uow: UnitOfWork,
     question: QuestionRow,
     answer: AnswerItem,
     env: AnswerEnvelope,
+    signature: ItemSignature,
     now: dt.datetime,
 ) -> None:
     question.status = QuestionStatus.ANSWERED
@@ -220,6 +256,8 @@ def _store(
             partner=question.partner,
             message_id=str(env.message_id),
             content=answer.model_dump(mode="json", exclude_none=True, exclude={"question_id"}),
+            key_id=signature.key_id,
+            signature=signature.value,
             received_at=now,
         )
     )

@@ -24,11 +24,13 @@ from partner_adapters import interactive
 from partner_adapters.answering import retry_pending
 from partner_adapters.errors import AdapterError
 from partner_adapters.kafka_io import deliver_once
+from partner_adapters.keys_cli import app as keys_app
 from partner_adapters.loading import load_lookup
 from partner_adapters.manual import ManualAnswerRefused, answer_manually, find_open_question
 from partner_adapters.policy_guard import local_policy
 from partner_adapters.runtime import build_adapter, lookup_retry
 from partner_adapters.settings import AdapterSettings
+from partner_adapters.signing_key import SigningKeyError, load_signer
 from partner_adapters.state import AdapterStore
 from partner_adapters.views import pending_json, pending_view, status_json, status_view
 
@@ -43,6 +45,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(keys_app, name="keys", help="The signing key: generate one, show its id.")
 _out = Console()
 _err = Console(stderr=True)
 T = TypeVar("T")
@@ -102,6 +105,11 @@ def run(
     settings = _settings(
         partner=partner, bootstrap_servers=bootstrap, lookup=lookup, state_db=state_db
     )
+    try:
+        load_signer(settings.signing_key)  # before anything is answered: unsigned is refused
+    except SigningKeyError as exc:
+        _err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(EXIT_REFUSED) from None
     configure_logging(log_level.upper())
     runtime = build_adapter(settings)
     _run(lambda: runtime.app.run())

@@ -11,10 +11,12 @@ import logging
 
 from faststream.kafka import KafkaBroker
 
+from contracts.signing import Signer, sign_answer
 from contracts.topics import answer_topic, message_key
 from kafka_access.principals import partner_group
 from partner_adapters.delivery import Send, deliver_outbox
 from partner_adapters.settings import AdapterSettings
+from partner_adapters.signing_key import load_signer
 from partner_adapters.state import AdapterStore, OutboxEntry
 
 __all__ = ["consumer_group", "deliver_once", "make_kafka_broker", "sender"]
@@ -42,14 +44,19 @@ def make_kafka_broker(settings: AdapterSettings) -> KafkaBroker:
 def sender(broker: KafkaBroker, settings: AdapterSettings) -> Send:
     """A Send that publishes an outbox entry and returns once the broker confirmed it."""
     topic = answer_topic(settings.require_partner())
+    signers: list[Signer] = []  # loaded at the first send: `iaj-adapter run` checks it first
 
     async def send(entry: OutboxEntry) -> None:
+        if not signers:
+            signers.append(load_signer(settings.signing_key))
         key = message_key(entry.round_id)  # every message of a round in one partition, in order
         correlation_id = str(entry.correlation_id)
-        # The bytes of `contracts.wire.encode`, as recorded; readers decode them with
-        # `contracts.wire.decode` (a FastStream reader: from the raw message, since FastStream
-        # json-parses a body it can, whatever its annotation).
-        await broker.publish(entry.payload, topic, key=key, correlation_id=correlation_id)
+        # Signed now, from the bytes recorded (`contracts.wire.encode`): the automatic and the
+        # manual path alike. Ed25519 is deterministic, so a resend sends the same bytes.
+        # Readers decode them with `contracts.wire.decode` (a FastStream reader: from the raw
+        # message, since FastStream json-parses a body it can, whatever its annotation).
+        payload = sign_answer(signers[0], entry.payload)
+        await broker.publish(payload, topic, key=key, correlation_id=correlation_id)
 
     return send
 

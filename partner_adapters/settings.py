@@ -43,6 +43,10 @@ class AdapterSettings(BaseSettings):
         default=None,
         description="Policy TOML the questions are checked against; the shipped one when unset",
     )
+    signing_key: Path | None = Field(
+        default=None,
+        description="The private key that signs every answer (`iaj-adapter keys generate`)",
+    )
     enable_idempotence: bool = Field(
         default=False,
         description="Idempotent producer: on for Apache Kafka, off for the embedded broker",

@@ -10,6 +10,7 @@ import typer
 from aiokafka.errors import KafkaError
 
 from broker.cli.common import (
+    EXIT_REFUSED,
     EXIT_UNAVAILABLE,
     DatabaseUrlOpt,
     fail,
@@ -17,6 +18,7 @@ from broker.cli.common import (
     reported_errors,
 )
 from broker.service.faststream_app import run_service
+from broker.service.partner_keys import PartnerKeyError
 from contracts.content_free_logs import configure_logging
 
 __all__ = ["LogLevel", "app", "serve"]
@@ -50,6 +52,8 @@ def serve(
     with reported_errors():
         try:
             healthy = run_service(settings)  # its own start/stop messages at INFO
+        except PartnerKeyError as exc:
+            fail(f"{exc}", EXIT_REFUSED)
         except KafkaError as exc:
             # Start-up could not reach Kafka: say so plainly; the supervisor restarts us.
             fail(f"Kafka at {settings.kafka_bootstrap} cannot be used: {exc}", EXIT_UNAVAILABLE)

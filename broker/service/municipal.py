@@ -28,6 +28,7 @@ from tenacity import (
 from broker.service.consumer import ConsumingService
 from broker.service.kafka_admin import create_topics
 from broker.service.metrics import ANSWERS, COMMANDS
+from broker.service.partner_keys import load_partner_keys
 from broker.service.relay import OutboxRelay
 from broker.service.transactions import ServiceHalted
 from broker.settings import ServiceSettings
@@ -59,6 +60,12 @@ class MunicipalService(ConsumingService):
         self.engine = make_engine(settings.database_url)
         self.sessions = make_session_factory(self.engine)
         self.security = settings.kafka_security()
+        # Read once: a key added or removed takes effect at the next start.
+        self.partner_keys = load_partner_keys(settings.partner_keys_dir)
+        if not self.partner_keys:
+            log.error(
+                "no partner signing keys (IAJ_PARTNER_KEYS_DIR): every answer will be refused"
+            )
         # The service publishes through the outbox relay's producer, but FastStream starts one
         # of its own too: give it the same guarantees, should anyone publish through it.
         self.broker = KafkaBroker(
@@ -81,7 +88,7 @@ class MunicipalService(ConsumingService):
         self._subscribe()
 
     async def _on_answers(self, uow: UnitOfWork, messages: list[tuple[bytes, Delivery]]) -> None:
-        reports = await handle_answers(uow, messages, utc_now())
+        reports = await handle_answers(uow, messages, utc_now(), self.partner_keys)
         await uow.commit()
         for report, (_, delivery) in zip(reports, messages, strict=True):
             partner = delivery.topic.rsplit(".", 1)[-1]

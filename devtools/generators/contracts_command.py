@@ -13,6 +13,7 @@ import contracts
 from contracts.jsonschema import render_schema, schema_filename, wire_schemas
 from devtools.generators.asyncapi import ASYNCAPI_DIR, expected_asyncapi_files
 from devtools.generators.checked_in_files import GeneratedFiles
+from devtools.generators.signing_vectors import VECTORS_FILE_NAME, signing_vectors
 
 __all__ = ["SCHEMAS_DIR", "app", "expected_schema_files", "stale_schema_files"]
 
@@ -80,4 +81,15 @@ def asyncapi(
         directory,
         expected,
         regenerate="make schemas (or iaj contracts asyncapi)",
+    ).run(check=check)
+
+
+@app.command("signing-vectors")
+def signing_vectors_command(check: CheckOpt = False) -> None:
+    """Write contracts/signing-vectors.json: worked examples of answer signatures."""
+    GeneratedFiles(
+        "signing vector file(s)",
+        SCHEMAS_DIR.parent,
+        {VECTORS_FILE_NAME: signing_vectors()},
+        regenerate="make schemas (or iaj contracts signing-vectors)",
     ).run(check=check)

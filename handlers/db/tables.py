@@ -159,6 +159,10 @@ class AnswerRow(Base):
     partner: Mapped[str] = mapped_column(String(32))
     message_id: Mapped[str] = mapped_column(String(36))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The partner's signature of this item (contracts.signing) and the key that made it: with
+    # the content and the ids above, the signed bytes can be rebuilt and verified later.
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    signature: Mapped[str | None] = mapped_column(String(88))
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 

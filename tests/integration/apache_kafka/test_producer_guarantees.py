@@ -50,6 +50,7 @@ from partner_adapters.kafka_io import make_kafka_broker, sender
 from partner_adapters.settings import AdapterSettings
 from partner_adapters.state import OutboxEntry
 from tests.support.kafka_proxy import KafkaProxy
+from tests.support.signing import partner_keys_dir
 
 pytestmark = pytest.mark.integration
 
@@ -208,6 +209,7 @@ def adapter_settings(kafka: ApacheKafka) -> AdapterSettings:
 
 def service_settings(kafka: ApacheKafka, tmp_path: Path) -> ServiceSettings:
     return ServiceSettings(
+        partner_keys_dir=partner_keys_dir(),
         _env_file=None,
         kafka_bootstrap=kafka.bootstrap,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'iaj.db'}",

@@ -27,6 +27,7 @@ from handlers.dead_letters import Delivery
 from handlers.rounds import OpenRound, open_round
 from tests.integration.broker.service.conftest import synthetic_case
 from tests.integration.broker.service.partners import permitted_answer
+from tests.support.signing import partner_keys, sign
 
 pytestmark = pytest.mark.integration
 
@@ -75,13 +76,13 @@ _offsets = iter(range(1_000_000))
 
 
 def _delivered(answer: PartnerAnswer | bytes, partner: Partner) -> tuple[bytes, Delivery]:
-    raw = answer if isinstance(answer, bytes) else encode(answer)
+    raw = answer if isinstance(answer, bytes) else sign(answer.partner, encode(answer))
     return raw, Delivery(topic=answer_topic(partner), partition=0, offset=next(_offsets))
 
 
 async def _process(sessions: Sessions, batch: Sequence[tuple[bytes, Delivery]]) -> None:
     async with UnitOfWork(sessions) as uow:
-        await handle_answers(uow, batch, NOW)
+        await handle_answers(uow, batch, NOW, partner_keys())
         await uow.commit()
 
 

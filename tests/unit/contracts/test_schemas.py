@@ -81,5 +81,6 @@ def test_answer_item_requires_only_id_and_antwoord() -> None:
         "met_wie",
         "domeinen",
         "toelichting",
+        "signature",
         "detail",
     }

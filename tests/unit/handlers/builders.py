@@ -34,6 +34,7 @@ from handlers.db.tables import Base, OutboxRow, QuestionRow, RoundRow
 from handlers.db.uow import DirectMessage, Publish, UnitOfWork
 from handlers.dead_letters import Delivery
 from handlers.rounds import OpenRound, open_round
+from tests.support.signing import partner_keys, sign
 
 __all__ = [
     "ACTOR",
@@ -250,12 +251,25 @@ def delivered(
     A dict is sent as JSON as it is: that is how a partner sends what no model permits.
     """
     if isinstance(message, PartnerAnswer):
-        raw = encode(message)
+        raw = signed(encode(message))
     elif isinstance(message, dict):
-        raw = json.dumps(message).encode()
+        raw = signed(json.dumps(message).encode())
     else:
         raw = message
     return raw, Delivery(topic=answer_topic(topic_of), partition=0, offset=next(_offsets))
+
+
+def signed(raw: bytes) -> bytes:
+    """Signed by the partner the message names, as its adapter does (if it names one and
+    has items to sign; a malformed message is left as it is)."""
+    message = json.loads(raw)
+    partners = {p.value: p for p in Partner}
+    items = message.get("answers")
+    if message.get("partner") not in partners or not isinstance(items, list):
+        return raw
+    if not all(isinstance(item, dict) for item in items):
+        return raw
+    return sign(partners[message["partner"]], raw)
 
 
 def collecting(published: list[DirectMessage]) -> Publish:
@@ -280,7 +294,7 @@ async def process(
     what it publishes straight to Kafka (dead letters) lands in `published`."""
     publish = publish or collecting([] if published is None else published)
     async with UnitOfWork(sessions, publish) as uow:
-        reports = await handle_answers(uow, batch, now)
+        reports = await handle_answers(uow, batch, now, partner_keys())
         if commit:
             await uow.commit()
     return reports

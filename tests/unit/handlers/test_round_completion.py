@@ -60,12 +60,18 @@ def _answers(sets: list[QuestionSet], parent_says: YesNo) -> Batch:
 
 
 def _sent(batch: Batch) -> dict[uuid.UUID, AnswerItem]:
-    """The answer items in the batch, by question id."""
+    """The answer items in the batch, by question id (as a result carries them: without
+    the partner's signature)."""
     items: dict[uuid.UUID, AnswerItem] = {}
     for raw, _ in batch:
         message = decode(raw)
         assert isinstance(message, PartnerAnswer)
-        items.update({item.question_id: item for item in message.answers})
+        items.update(
+            {
+                item.question_id: item.model_copy(update={"signature": None})
+                for item in message.answers
+            }
+        )
     return items
 
 

@@ -14,13 +14,17 @@ from partner_adapters.answering import AnsweringStatus
 from partner_adapters.reference import ReferenceLookup
 from partner_adapters.runtime import build_adapter
 from partner_adapters.settings import AdapterSettings
+from tests.support.signing import private_key_path
 from tests.unit.partner_adapters.builders import question_set
 
 
 async def test_garbage_is_recorded_and_the_next_question_set_is_answered(tmp_path: Path) -> None:
     partner = Partner.CJIB
     settings = AdapterSettings(
-        partner=partner, state_db=tmp_path / "cjib.db", outbox_interval_seconds=60
+        partner=partner,
+        state_db=tmp_path / "cjib.db",
+        outbox_interval_seconds=60,
+        signing_key=private_key_path(partner),
     )
     runtime = build_adapter(settings, lookup=ReferenceLookup())
     received: list[PartnerAnswer] = []

@@ -15,6 +15,7 @@ from contracts.enums import District, Track
 from contracts.topics import all_topics
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 from handlers.db.uow import UnitOfWork
+from tests.support.signing import partner_keys_dir
 
 TODAY = dt.date.today()
 
@@ -45,6 +46,7 @@ def settings(
     clean_kafka: str, database_url: str, unique_suffix: str, kafka_group_options: dict[str, int]
 ) -> ServiceSettings:
     return ServiceSettings(
+        partner_keys_dir=partner_keys_dir(),
         consumer_session_timeout_ms=kafka_group_options.get("session_timeout_ms", 10_000),
         consumer_heartbeat_interval_ms=kafka_group_options.get("heartbeat_interval_ms", 3_000),
         kafka_bootstrap=clean_kafka,

@@ -15,6 +15,7 @@ from contracts.messages import AnswerItem, PartnerAnswer, Question, QuestionSet,
 from contracts.policy.model import DetailFieldKind
 from contracts.topics import RESULTS, answer_topic, message_key, question_topic
 from contracts.wire import decode, encode
+from tests.support.signing import sign
 
 
 def permitted_answer(question: Question, antwoord: YesNo = YesNo.JA) -> AnswerItem:
@@ -108,7 +109,7 @@ class FakePartners:
             in_reply_to=qs.message_id,
             answers=tuple(choose(q) for q in qs.questions),
         )
-        await self.send(qs.partner, encode(message), qs.round_id)
+        await self.send(qs.partner, sign(qs.partner, encode(message)), qs.round_id)
         return message
 
     async def send_items(
@@ -126,7 +127,9 @@ class FakePartners:
             answers=(AnswerItem(question_id=qs.questions[0].question_id, antwoord=YesNo.NEE),),
         ).model_dump(mode="json")
         envelope["answers"] = items
-        await self.send(via or qs.partner, json.dumps(envelope).encode(), qs.round_id)
+        # Signed by the partner named in the message, as that partner's adapter would.
+        signed = sign(qs.partner, json.dumps(envelope).encode())
+        await self.send(via or qs.partner, signed, qs.round_id)
         return message_id
 
     async def results(self, count: int = 1, within: float = 20.0) -> list[RoundResult]:

@@ -11,12 +11,14 @@ from broker.settings import ServiceSettings
 from devtools.embedded_kafka import free_port
 from devtools.local_postgres import LocalPostgres
 from handlers.db.faults import is_transient
+from tests.support.signing import partner_keys_dir
 
 pytestmark = pytest.mark.integration
 
 
 def _settings(clean_kafka: str, port: int, **overrides: float) -> ServiceSettings:
     settings = ServiceSettings(
+        partner_keys_dir=partner_keys_dir(),
         kafka_bootstrap=clean_kafka,
         database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres",
     )

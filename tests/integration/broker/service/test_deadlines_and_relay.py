@@ -27,6 +27,7 @@ from handlers.rounds import OpenRound, open_round
 from tests.integration.broker.service.conftest import add_case
 from tests.integration.broker.service.dbcheck import all_text, count
 from tests.integration.broker.service.partners import FakePartners, read_topic
+from tests.support.signing import partner_keys_dir
 
 pytestmark = pytest.mark.integration
 
@@ -109,6 +110,7 @@ async def test_the_relay_retries_while_the_broker_is_down_and_loses_nothing(
     kafka = EmbeddedKafka(port=port)
     await kafka.start()
     settings = ServiceSettings(
+        partner_keys_dir=partner_keys_dir(),
         kafka_bootstrap=kafka.bootstrap,
         database_url=database_url,
         consumer_group=f"iaj-municipal-{unique_suffix}",

@@ -17,6 +17,7 @@ from handlers.rounds import OpenRound
 from tests.integration.broker.service.conftest import add_case
 from tests.integration.broker.service.dbcheck import count
 from tests.integration.broker.service.partners import FakePartners
+from tests.support.signing import sign
 
 pytestmark = pytest.mark.integration
 
@@ -35,9 +36,13 @@ async def test_duplicate_and_redelivered_answers_are_counted_once(
         leerplicht = next(qs for qs in sets if qs.partner is Partner.LEERPLICHT)
         first = await partners.answer(leerplicht)
         # The same message again (a producer retry), and the same answer under a new id.
-        await partners.send(Partner.LEERPLICHT, encode(first), leerplicht.round_id)
+        await partners.send(
+            Partner.LEERPLICHT, sign(Partner.LEERPLICHT, encode(first)), leerplicht.round_id
+        )
         again = PartnerAnswer(**{**first.model_dump(), "message_id": uuid.uuid4()})
-        await partners.send(Partner.LEERPLICHT, encode(again), leerplicht.round_id)
+        await partners.send(
+            Partner.LEERPLICHT, sign(Partner.LEERPLICHT, encode(again)), leerplicht.round_id
+        )
         for qs in sets:
             if qs.partner is not Partner.LEERPLICHT:
                 await partners.answer(qs)

@@ -29,6 +29,7 @@ from devtools.local_postgres import LocalPostgres
 from tests.integration.broker.service.conftest import add_case
 from tests.integration.broker.service.dbcheck import count
 from tests.integration.broker.service.partners import FakePartners
+from tests.support.signing import partner_keys_dir
 
 pytestmark = pytest.mark.integration
 
@@ -109,6 +110,7 @@ async def test_rounds_survive_terminated_sessions_and_a_read_only_spell(
     await admin.execute("SET default_transaction_read_only = off")
     await admin.execute(f'CREATE DATABASE "{database}"')
     settings = ServiceSettings(
+        partner_keys_dir=partner_keys_dir(),
         kafka_bootstrap=clean_kafka,
         database_url=make_url(own_postgres.dsn)
         .set(drivername="postgresql+asyncpg", database=database)

@@ -15,7 +15,7 @@ from contracts.enums import Colour, Partner
 from contracts.messages import PartnerAnswer, QuestionSet, RefusalNotice
 from contracts.topics import DEADLETTER, answer_topic, question_topic, refusal_topic
 from contracts.wire import decode, encode
-from handlers.answers import AnswerReport
+from handlers.answers import AnswerReport, PartnerKeys
 from handlers.db.migrate import upgrade
 from handlers.db.tables import OutboxRow
 from handlers.db.uow import UnitOfWork
@@ -24,6 +24,7 @@ from handlers.rounds import OpenRound
 from tests.integration.broker.service.conftest import add_case
 from tests.integration.broker.service.dbcheck import all_text, count, counted
 from tests.integration.broker.service.partners import FakePartners, permitted_answer, read_topic
+from tests.support.signing import sign
 
 pytestmark = pytest.mark.integration
 
@@ -143,18 +144,23 @@ async def test_a_message_that_fails_inside_a_batch_costs_only_itself(
     poisoned, good = PartnerAnswer(**envelope), PartnerAnswer(**envelope)
     async with FakePartners(clean_kafka, partners=[Partner.LEERPLICHT]) as partners:
         for message in (poisoned, good):  # one partition, one after the other: one batch
-            await partners.send(Partner.LEERPLICHT, encode(message), leerplicht.round_id)
+            await partners.send(
+                Partner.LEERPLICHT, sign(Partner.LEERPLICHT, encode(message)), leerplicht.round_id
+            )
 
     batches: list[int] = []
     real = handlers.answers.handle_answers
 
     async def failing_on_the_poisoned(
-        uow: UnitOfWork, messages: list[tuple[bytes, Delivery]], now: dt.datetime
+        uow: UnitOfWork,
+        messages: list[tuple[bytes, Delivery]],
+        now: dt.datetime,
+        keys: PartnerKeys,
     ) -> list[AnswerReport]:
         batches.append(len(messages))
         if any(str(poisoned.message_id).encode() in raw for raw, _ in messages):
             raise RuntimeError("a bug this message triggers")
-        return await real(uow, messages, now)
+        return await real(uow, messages, now, keys)
 
     monkeypatch.setattr("broker.service.municipal.handle_answers", failing_on_the_poisoned)
     async with service:

@@ -21,6 +21,7 @@ from handlers.db.tables import AnswerRow, QuestionRow, RoundRow
 from handlers.rounds import OpenRound
 from tests.integration.broker.service.conftest import add_case, recreate_topics
 from tests.integration.broker.service.partners import FakePartners
+from tests.support.signing import partner_keys_dir
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +48,7 @@ async def test_two_instances_in_one_group_complete_every_round_exactly_once(
 ) -> None:
     await recreate_topics(kafka_bootstrap, partitions=PARTITIONS)
     settings = ServiceSettings(
+        partner_keys_dir=partner_keys_dir(),
         kafka_bootstrap=kafka_bootstrap,
         database_url=postgresql_url,
         consumer_group=f"iaj-municipal-{unique_suffix}",

@@ -34,6 +34,7 @@ from handlers.db.tables import AnswerRow, DeadLetterRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
 from handlers.states import RoundState
+from tests.support.signing import partner_keys_dir
 from tests.unit.handlers.builders import (
     ACTOR,
     POLICY,
@@ -44,6 +45,7 @@ from tests.unit.handlers.builders import (
     question_sets,
     register,
     results,
+    signed,
     snapshot,
 )
 
@@ -55,6 +57,7 @@ TODAY = utc_now().date()
 async def service(tmp_path: Path) -> AsyncIterator[MunicipalService]:
     """The service over a fresh, migrated SQLite file, its consumer connected in memory."""
     settings = ServiceSettings(
+        partner_keys_dir=partner_keys_dir(),
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'iaj.db'}",
         kafka_bootstrap="127.0.0.1:1",  # never dialled: the test broker replaces the consumer
         create_topics=False,
@@ -163,7 +166,7 @@ async def test_a_batch_from_several_topics_completes_a_round_and_dead_letters_th
     log = _Log()
     batch = [
         # Nee from every partner: the question that waits on a match is not asked.
-        log.record(answer_topic(qs.partner), encode(answer_to(qs, YesNo.NEE)))
+        log.record(answer_topic(qs.partner), signed(encode(answer_to(qs, YesNo.NEE))))
         for qs in sets
     ]
     poison = log.record(answer_topic(Partner.RN), b"\x00 geen JSON")
@@ -195,8 +198,8 @@ async def test_a_failing_batch_is_retried_one_by_one_and_only_the_failing_messag
         )
         await uow.commit()
     log = _Log()
-    good = log.record(answer_topic(Partner.LEERPLICHT), encode(answer_to(leerplicht)))
-    failing = log.record(answer_topic(Partner.SWT), encode(answer_to(swt)))
+    good = log.record(answer_topic(Partner.LEERPLICHT), signed(encode(answer_to(leerplicht))))
+    failing = log.record(answer_topic(Partner.SWT), signed(encode(answer_to(swt))))
 
     await _consume(service, [failing, good])
 
@@ -215,6 +218,6 @@ async def test_an_answer_published_through_the_test_broker_is_taken(
     round_id = await _open_round(service)
     swt = question_set_of(await question_sets(service.sessions, round_id), Partner.SWT)
 
-    await service.broker.publish(encode(answer_to(swt)), topic=answer_topic(Partner.SWT))
+    await service.broker.publish(signed(encode(answer_to(swt))), topic=answer_topic(Partner.SWT))
 
     assert len(await all_rows(service.sessions, AnswerRow)) == len(swt.questions)

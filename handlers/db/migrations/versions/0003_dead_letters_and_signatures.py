@@ -1,4 +1,5 @@
-"""dead letters: where the message was and how big (its bytes are never stored)
+"""dead letters: where the message was and how big (its bytes are never stored);
+answers: the partner's signature and key id
 
 Revision ID: 0003
 Revises: 0002
@@ -17,6 +18,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("answers") as batch:
+        batch.add_column(sa.Column("key_id", sa.String(16), nullable=True))
+        batch.add_column(sa.Column("signature", sa.String(88), nullable=True))
     with op.batch_alter_table("dead_letters") as batch:
         batch.add_column(sa.Column("partition", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("offset", sa.BigInteger(), nullable=True))
@@ -28,3 +32,6 @@ def downgrade() -> None:
         batch.drop_column("size_bytes")
         batch.drop_column("offset")
         batch.drop_column("partition")
+    with op.batch_alter_table("answers") as batch:
+        batch.drop_column("signature")
+        batch.drop_column("key_id")
