@@ -17,6 +17,7 @@ import pytest
 from contracts.enums import Colour, Partner
 from tests.integration.broker.service.conftest import clean_kafka  # noqa: F401 (fixture)
 from tests.integration.broker.service.partners import FakePartners
+from tests.support.signing import partner_keys_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +35,7 @@ def env(clean_kafka: str, tmp_path: Path, unique_suffix: str) -> dict[str, str]:
         "IAJ_CONSUMER_SESSION_TIMEOUT_MS": "1000",
         "IAJ_CONSUMER_HEARTBEAT_INTERVAL_MS": "250",
         "IAJ_RELAY_INTERVAL_SECONDS": "0.1",
+        "IAJ_PARTNER_KEYS_DIR": str(partner_keys_dir()),
     }
 
 

@@ -137,7 +137,7 @@ async def _messages_for_a_full_round(
     richer = _answer(swt).model_dump(mode="json")
     richer["answers"][0]["toelichting"] = "meer dan het label toestaat"
     richer["message_id"] = str(uuid.uuid4())
-    messages.append(_delivered(json.dumps(richer).encode(), Partner.SWT))
+    messages.append(_delivered(sign(Partner.SWT, json.dumps(richer).encode()), Partner.SWT))
     if batch:
         await _process(sessions, messages)
     else:

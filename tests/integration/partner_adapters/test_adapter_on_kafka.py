@@ -30,6 +30,7 @@ from partner_adapters.cli import app as adapter_cli
 from partner_adapters.reference import OversharingLookup
 from partner_adapters.settings import AdapterSettings
 from tests.integration.partner_adapters.kafka_helpers import answer_reader, publish, running_adapter
+from tests.support.signing import private_key_path
 from tests.unit.partner_adapters.builders import question_set, refusal_notice
 from tests.unit.partner_adapters.lookups import FlakyLookup
 
@@ -38,6 +39,8 @@ pytestmark = pytest.mark.integration
 PARTNER = Partner.VEILIGHEIDSHUIS  # oranje: domains, and questions about family members
 
 MakeSettings = Callable[..., AdapterSettings]
+# The adapter commands send, so they sign: with the key the running adapter uses.
+SIGNING = {"IAJ_ADAPTER_SIGNING_KEY": str(private_key_path(PARTNER))}
 
 
 @pytest.fixture
@@ -64,6 +67,7 @@ async def make_settings(
             "redelivery_delay_seconds": 0.2,
         }
         values.update(overrides)
+        values.setdefault("signing_key", private_key_path(values["partner"]))  # type: ignore[arg-type]
         return AdapterSettings(**values)  # type: ignore[arg-type]
 
     return make
@@ -89,7 +93,10 @@ async def test_a_question_set_is_answered_on_the_partners_answer_topic(
     assert [i.question_id for i in answer.answers] == list(by_id)
     for item in answer.answers:
         question = by_id[item.question_id]
-        assert check_answer(question, item, qs.colour) == item
+        assert item.signature is not None  # signed just before it was sent
+        assert check_answer(question, item, qs.colour) == item.model_copy(
+            update={"signature": None}
+        )
         if question.subject_ref == "jongere" and question.shape is AnswerShape.JA_NEE_DOMEINEN:
             assert item.antwoord is YesNo.JA
             assert item.domeinen
@@ -197,6 +204,7 @@ async def test_a_refused_question_is_answered_by_hand_while_the_adapter_runs(
                 "--state-db", str(settings.state_db), "--bootstrap", kafka_bootstrap,
                 "--antwoord", "ja", "--domein", "justitie",
             ],
+            env=SIGNING,
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         answers = await reader.answers_to(qs.message_id, count=2)
@@ -226,6 +234,7 @@ async def test_after_a_lookup_failure_retry_answers(
             adapter_cli,
             ["retry", "--partner", PARTNER.value, "--state-db", str(settings.state_db),
              "--bootstrap", kafka_bootstrap],
+            env=SIGNING,
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         [answer] = await reader.answers_to(qs.message_id)
