@@ -36,8 +36,10 @@ from sqlalchemy import select
 
 from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
+from contracts import AnswerItem, PartnerAnswer, YesNo, haarlem_policy
 from contracts.enums import Partner
 from contracts.topics import answer_topic, question_topic
+from contracts.wire import encode
 from devtools.apache_kafka import ApacheKafka
 from devtools.kafka_jars import KafkaJars
 from devtools.kafka_node import ADMIN
@@ -50,7 +52,7 @@ from partner_adapters.kafka_io import make_kafka_broker, sender
 from partner_adapters.settings import AdapterSettings
 from partner_adapters.state import OutboxEntry
 from tests.support.kafka_proxy import KafkaProxy
-from tests.support.signing import partner_keys_dir
+from tests.support.signing import partner_keys_dir, private_key_path
 
 pytestmark = pytest.mark.integration
 
@@ -150,12 +152,22 @@ async def test_an_answer_from_the_adapter_lands_once_despite_a_lost_produce_resp
     kafka, proxy = routed.kafka, routed.proxy
     settings = adapter_settings(kafka)
     marker = unique_marker()
-    entry = OutboxEntry(
-        message_id=uuid.uuid4(),
-        question_set_id=uuid.uuid4(),
+    answer = PartnerAnswer(
         round_id=uuid.uuid4(),
         correlation_id=uuid.uuid4(),
-        payload=marker,
+        policy=haarlem_policy().ref,
+        partner=PARTNER,
+        in_reply_to=uuid.uuid4(),
+        answers=(
+            AnswerItem(question_id=uuid.uuid4(), antwoord=YesNo.JA, toelichting=marker.decode()),
+        ),
+    )
+    entry = OutboxEntry(
+        message_id=answer.message_id,
+        question_set_id=answer.in_reply_to,
+        round_id=answer.round_id,
+        correlation_id=answer.correlation_id,
+        payload=encode(answer),  # the adapter signs it as it sends it
     )
     lost_before = proxy.lost_responses
     async with asyncio.timeout(WITHIN), make_kafka_broker(settings) as broker:
@@ -198,6 +210,7 @@ def adapter_settings(kafka: ApacheKafka) -> AdapterSettings:
     user = partner_user(PARTNER)
     return AdapterSettings(
         _env_file=None,
+        signing_key=private_key_path(PARTNER),
         partner=PARTNER,
         bootstrap_servers=kafka.bootstrap,
         enable_idempotence=True,  # acks="all" is fixed in make_kafka_broker
@@ -248,7 +261,7 @@ async def marked_sent(service: MunicipalService, message_id: str) -> bool:
 
 
 async def copies_in(kafka: ApacheKafka, topic: str, marker: bytes) -> int:
-    """How many records of `topic` (all of it, read as the super user) carry `marker`."""
+    """How many records of `topic` (all of it, read as the super user) contain `marker`."""
     consumer = AIOKafkaConsumer(**kafka.client_kwargs(ADMIN), enable_auto_commit=False)
     async with asyncio.timeout(WITHIN):
         await consumer.start()
@@ -263,7 +276,7 @@ async def copies_in(kafka: ApacheKafka, topic: str, marker: bytes) -> int:
             while any([await consumer.position(tp) < end for tp, end in ends.items()]):
                 batches = await consumer.getmany(*partitions, timeout_ms=500)
                 copies += sum(
-                    1 for records in batches.values() for r in records if r.value == marker
+                    1 for records in batches.values() for r in records if marker in r.value
                 )
             return copies
         finally:
