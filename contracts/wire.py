@@ -127,17 +127,33 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     return obj
 
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
+_SPECIAL = re.compile(r'[\[\]{}"\\]')
 
 
 def _nesting_depth(text: str) -> int:
-    """How deep arrays and objects nest, counted without parsing (so without recursion):
-    brackets inside strings do not count. Unbalanced text is left to the parser."""
+    """How deep arrays and objects nest, counted in one pass without parsing (so without
+    recursion, and in time linear in the text even when a string never closes): brackets
+    inside strings do not count. Unbalanced or otherwise invalid text is left to the parser."""
     depth = deepest = 0
-    for bracket in _BRACKET.findall(_STRING.sub("", text)):
-        depth = depth + 1 if bracket in "[{" else depth - 1
-        deepest = max(deepest, depth)
+    in_string = False
+    escaped = -1  # the position a backslash in a string escapes
+    for match in _SPECIAL.finditer(text):
+        at = match.start()
+        char = text[at]
+        if at == escaped:
+            continue
+        if in_string:
+            if char == "\\":
+                escaped = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
     return deepest
 
 

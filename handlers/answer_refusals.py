@@ -12,6 +12,7 @@ import uuid
 from contracts.enums import Colour, Partner
 from contracts.errors import MalformedMessage, RefusalReason
 from contracts.messages import RecordPosition, RefusalNotice, RefusedItem
+from contracts.policy import PolicyRef
 from contracts.topics import message_key, refusal_topic
 from contracts.wire import AnswerEnvelope
 from handlers.db.tables import QuestionRow, RefusalRow
@@ -40,7 +41,10 @@ class Refuser:
         # there, whatever the message claims.
         self.uow, self.env, self.sender, self.now = uow, env, sender, now
         self.delivery, self.refused = delivery, refused
+        # The round's label and policy, once the round is known: a notice repeats what we
+        # hold, never what the message claims (its policy could be anything it made up).
         self.colour: Colour | None = None
+        self.policy: PolicyRef | None = None
         self._whole: RefusalReason | None = None
         self._items: list[RefusedItem] = []
 
@@ -71,7 +75,7 @@ class Refuser:
             source=_position(self.delivery),
             round_id=self.env.round_id,
             correlation_id=self.env.correlation_id,
-            policy=self.env.policy,
+            policy=self.policy,
             created_at=self.now,
             reason=reason,
             items=tuple(self._items),
@@ -116,7 +120,8 @@ def notify_malformed(
         detail=f"{error.reason.value}: {error.detail}"[:500],
         explanation=RefusalReason.MALFORMED.explanation,
     )
-    _enqueue(uow, notice, key=delivery.key or b"")
+    # No key: the message's own key is the partner's bytes, which we do not keep.
+    _enqueue(uow, notice, key=b"")
 
 
 def _position(delivery: Delivery) -> RecordPosition:

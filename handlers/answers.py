@@ -18,6 +18,7 @@ from contracts.answers import check_answer
 from contracts.enums import Colour, Partner
 from contracts.errors import AnswerRefused, MalformedMessage, RefusalReason
 from contracts.messages import AnswerItem, Completion
+from contracts.policy import PolicyRef
 from contracts.signing import BadSignature, ItemSignature, verify_item
 from contracts.topics import partner_of_answer_topic
 from contracts.wire import AnswerEnvelope, decode_answer_envelope
@@ -176,6 +177,7 @@ async def _process(
         return
     round_row = context.row
     refuse.colour = Colour(round_row.colour)
+    refuse.policy = PolicyRef(id=round_row.policy_id, version=round_row.policy_version)
     # The questions of the question set this message replies to, and only those.
     questions = {
         q.id: q

@@ -49,7 +49,7 @@ class PolicyRef(BaseModel):
     """Which policy a message was made under."""
 
     model_config = _FROZEN
-    id: str = Field(min_length=1)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="e.g. 'haarlem-iaj'")
     version: int = Field(ge=1)
 
 

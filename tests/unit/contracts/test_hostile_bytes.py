@@ -152,3 +152,18 @@ def test_a_validation_error_of_a_wire_model_hides_the_input() -> None:
     with pytest.raises(ValidationError) as failed:
         QuestionSet.model_validate_json(json.dumps({"type": "question_set", "partner": MARKER}))
     assert MARKER not in str(failed.value)
+
+
+@pytest.mark.timeout(60)  # a guard, not a measurement: linear takes milliseconds
+def test_a_string_that_never_closes_is_read_in_linear_time() -> None:
+    """All escaped quotes up to the size limit and no closing quote: a scan that restarts
+    at every quote would take minutes here and hold the service's event loop."""
+    raw = ('{"type": "answer", "toelichting": "' + '\\"' * (MAX_MESSAGE_BYTES // 2 - 40)).encode()
+    assert len(raw) <= MAX_MESSAGE_BYTES
+    assert _failure(raw).reason is DecodeFailure.NOT_JSON
+
+
+def test_escaped_backslashes_and_quotes_keep_strings_apart_from_brackets() -> None:
+    message = _valid_answer()
+    message["answers"][0]["toelichting"] = '\\\\"[[[' + "\\\\" * 3 + '\\"{{{'
+    assert decode_answer_envelope(json.dumps(message).encode()).partner is Partner.CJG
