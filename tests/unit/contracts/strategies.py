@@ -61,7 +61,9 @@ CONTENT_FIELDS = ("met_wie", "domeinen", "toelichting", "detail")
 
 utc_datetimes = st.datetimes(timezones=st.just(dt.UTC))
 keys = st.from_regex(r"[a-z][a-z0-9_]{0,30}", fullmatch=True)
-policy_refs = st.builds(PolicyRef, id=st.text(min_size=1), version=st.integers(min_value=1))
+policy_refs = st.builds(
+    PolicyRef, id=st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,63}\Z"), version=st.integers(min_value=1)
+)
 detail_values: st.SearchStrategy[bool | int | str] = st.booleans() | st.integers() | st.text()
 json_values: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
