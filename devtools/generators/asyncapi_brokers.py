@@ -144,10 +144,12 @@ def partner_broker() -> KafkaBroker:
         RefusalNotice,
         group=_PARTNER_GROUP,
         title="refusals",
-        description="Why the municipality did not accept an answer item (reason and field, "
-        "never content). The reference adapter checks every answer before sending, so a "
-        "notice means the two sides disagree; it reads this topic with the same consumer as "
-        "its questions and shows the notices in `iaj-adapter status`.",
+        description="One notice for every answer message the municipality did not take "
+        "wholly: the message's reason and the refused items (reason and field, never "
+        "content); the items not listed were taken. Also for a message it could not read "
+        "(`malformed`: ids null, `source` gives the record's position), a second answer "
+        "(`already_answered`), a late one (`late`), an unknown question set and a bad "
+        "signature. The reference adapter shows the notices in `iaj-adapter status`.",
     )
     broker.publisher(
         ANSWERS,
@@ -155,6 +157,11 @@ def partner_broker() -> KafkaBroker:
         title="answers",
         description="Answers to one question set (`in_reply_to`), keyed by its round id. "
         "Publish with acks=all and an idempotent producer; a re-sent answer keeps its "
-        "`message_id`, so the municipality keeps one.",
+        "`message_id`, so the municipality keeps one. Every item is signed with the "
+        "partner's Ed25519 key (contracts/signing.py, test vectors in "
+        "contracts/signing-vectors.json). Ids in canonical form only (lower-case, "
+        "8-4-4-4-12). Limits: 256 KiB, JSON nested at most 12 deep, at most as many items "
+        "as the question set has questions (500 at most); `text_limit` counts Unicode code "
+        "points. See contracts/README.md, 'Writing your own client'.",
     )
     return broker
