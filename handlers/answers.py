@@ -8,24 +8,25 @@ round's completion. A redelivered message hits the inbox's primary key and chang
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
 from contracts.answers import check_answer
-from contracts.enums import Colour, Partner
+from contracts.enums import Colour
 from contracts.errors import AnswerRefused, MalformedMessage, RefusalReason
 from contracts.messages import AnswerItem, Completion
 from contracts.policy import PolicyRef
-from contracts.signing import BadSignature, ItemSignature, verify_item
+from contracts.signing import ItemSignature
 from contracts.topics import partner_of_answer_topic
 from contracts.wire import AnswerEnvelope, decode_answer_envelope
+from handlers.answer_records import log_receipt, record_late, store
 from handlers.answer_refusals import Refuser, notify_malformed
+from handlers.answer_signatures import PartnerKeys, verified_signatures
 from handlers.cases import get_case
 from handlers.completion import complete_round
-from handlers.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RoundRow
+from handlers.db.tables import QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery, dead_letter
 from handlers.inbox import claim
@@ -33,10 +34,7 @@ from handlers.questions import to_wire_question
 from handlers.rounds import issue_question_sets
 from handlers.states import QuestionStatus, RoundState
 
-__all__ = ["AnswerReport", "PartnerKeys", "handle_answers"]
-
-# Each partner's public keys by key id (loaded by the service from IAJ_PARTNER_KEYS_DIR).
-PartnerKeys = Mapping[Partner, Mapping[str, Ed25519PublicKey]]
+__all__ = ["AnswerReport", "handle_answers"]
 
 _PENDING = (QuestionStatus.OPEN, QuestionStatus.WAITING)
 
@@ -150,7 +148,7 @@ async def _handle_one(
     if topic_partner is None:
         raise ValueError(f"{envelope.message_id} was not consumed from a partner's answer topic")
     refuse = Refuser(uow, envelope, topic_partner, delivery, report.refused, now)
-    signatures = _verified(envelope, keys.get(topic_partner, {}))
+    signatures = verified_signatures(envelope, keys.get(topic_partner, {}))
     if envelope.partner is not topic_partner:
         refuse.whole(RefusalReason.WRONG_PARTNER, "partner")
     elif signatures is None:
@@ -206,77 +204,21 @@ async def _process(
             refuse.item(exc.reason, exc.field, question)
             continue
         if RoundState(round_row.state).closed:
-            _record_late(uow, question, envelope, now)
+            record_late(uow, question, envelope, now)
             refuse.item(RefusalReason.LATE, None, question)
             report.late += 1
         elif question.status == QuestionStatus.ANSWERED:
             refuse.item(RefusalReason.ALREADY_ANSWERED, None, question)
             report.already_answered += 1
         else:
-            _store(uow, question, answer, envelope, signatures[question.id], now)
+            store(uow, question, answer, envelope, signatures[question.id], now)
             newly_answered.append((question, answer))
             report.accepted += 1
     if newly_answered:
+        log_receipt(uow, envelope, round_row, newly_answered, signatures)
         report.issued = await _resolve_dependents(uow, context, newly_answered, now)
         if not any(q.status in _PENDING for q in context.questions):
             report.completed = await complete_round(uow, round_row, Completion.COMPLETE, now)
-
-
-def _verified(
-    envelope: AnswerEnvelope, keys: Mapping[str, Ed25519PublicKey]
-) -> dict[str, ItemSignature] | None:
-    """Every item's verified signature by the question id it names, or None if any fails."""
-    sent = {
-        "partner": envelope.partner.value,
-        "message_id": str(envelope.message_id),
-        "round_id": str(envelope.round_id),
-        "in_reply_to": str(envelope.in_reply_to),
-    }  # canonical ids (contracts.ids): exactly the strings the partner sent and signed
-    verified: dict[str, ItemSignature] = {}
-    for item in envelope.answers:
-        try:
-            verified[str(item.get("question_id"))] = verify_item(keys, sent, item)
-        except BadSignature:
-            return None
-    return verified
-
-
-def _store(
-    uow: UnitOfWork,
-    question: QuestionRow,
-    answer: AnswerItem,
-    env: AnswerEnvelope,
-    signature: ItemSignature,
-    now: dt.datetime,
-) -> None:
-    question.status = QuestionStatus.ANSWERED
-    question.closed_at = now
-    uow.session.add(
-        AnswerRow(
-            question_id=question.id,
-            round_id=question.round_id,
-            partner=question.partner,
-            message_id=str(env.message_id),
-            content=answer.model_dump(mode="json", exclude_none=True, exclude={"question_id"}),
-            key_id=signature.key_id,
-            signature=signature.value,
-            received_at=now,
-        )
-    )
-
-
-def _record_late(
-    uow: UnitOfWork, question: QuestionRow, env: AnswerEnvelope, now: dt.datetime
-) -> None:
-    uow.session.add(
-        LateAnswerRow(
-            question_id=question.id,
-            round_id=question.round_id,
-            partner=question.partner,
-            message_id=str(env.message_id),
-            received_at=now,
-        )
-    )
 
 
 async def _resolve_dependents(

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from contracts.enums import Partner
 from contracts.signing import key_id
-from handlers.answers import PartnerKeys
+from handlers.answer_signatures import PartnerKeys
 
 __all__ = ["MAX_KEYS_PER_PARTNER", "PartnerKeyError", "PartnerKeys", "load_partner_keys"]
 

@@ -15,7 +15,7 @@ from broker.service.partner_keys import load_partner_keys
 from contracts.enums import Partner
 from contracts.signing import Signer, sign_answer
 from devtools.signing_keys import ensure_partner_keys, private_key
-from handlers.answers import PartnerKeys
+from handlers.answer_signatures import PartnerKeys
 from partner_adapters.signing_key import load_signer
 
 __all__ = ["partner_keys", "partner_keys_dir", "private_key_path", "sign", "signer"]

@@ -14,7 +14,7 @@ from contracts.errors import RefusalReason
 from contracts.signing import Signer, sign_answer, signed_bytes, verify_item
 from contracts.wire import encode
 from handlers.answers import AnswerReport
-from handlers.db.tables import AnswerRow, QuestionRow, RefusalRow
+from handlers.db.tables import AnswerRow, ProcessingLogRow, QuestionRow, RefusalRow
 from tests.support.signing import partner_keys, sign
 from tests.unit.handlers.builders import (
     Sessions,
@@ -106,3 +106,21 @@ async def test_a_stored_answer_can_be_verified_later_from_the_database(
         verified = verify_item(keys, envelope, {**item, "signature": signature})
         assert verified.key_id == row.key_id
         assert signed_bytes(envelope, item)  # what a judge would be shown
+
+
+async def test_the_receipt_is_in_the_processing_log_with_the_signing_key(
+    sessions: Sessions,
+) -> None:
+    raw = sign(Partner.LEERPLICHT, await _leerplicht_reply(sessions))
+    (report,) = await process(sessions, [delivered(raw, Partner.LEERPLICHT)])
+    assert report.accepted > 0
+    (stored, *_) = await all_rows(sessions, AnswerRow)
+    (entry,) = [
+        e for e in await all_rows(sessions, ProcessingLogRow) if e.action == "answers_received"
+    ]
+    assert entry.actor == "partner:leerplicht"
+    assert (entry.round_id, entry.case_id) == (stored.round_id, entry.case_id)
+    assert entry.case_id is not None
+    assert stored.key_id is not None
+    assert stored.key_id in entry.purpose
+    assert stored.message_id in entry.purpose

@@ -15,7 +15,8 @@ from contracts.enums import Colour, Partner
 from contracts.messages import PartnerAnswer, QuestionSet, RefusalNotice
 from contracts.topics import DEADLETTER, answer_topic, question_topic, refusal_topic
 from contracts.wire import decode, encode
-from handlers.answers import AnswerReport, PartnerKeys
+from handlers.answer_signatures import PartnerKeys
+from handlers.answers import AnswerReport
 from handlers.db.migrate import upgrade
 from handlers.db.tables import OutboxRow
 from handlers.db.uow import UnitOfWork
