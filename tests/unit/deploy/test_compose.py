@@ -6,7 +6,9 @@ Kafka properties, the Dockerfile and .env.example.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from pydantic_settings import BaseSettings
 
+from broker.service.partner_keys import load_partner_keys
 from broker.settings import ServiceSettings
 from contracts.enums import Partner
 from devtools.generators.kafka_acls import acl_plan, password_variable
@@ -22,6 +25,7 @@ from devtools.kafka_jars import kafka_jars
 from kafka_access.principals import partner_user
 from kafka_access.security import kafka_security
 from partner_adapters.settings import AdapterSettings
+from partner_adapters.signing_key import load_signer
 
 yaml = pytest.importorskip("yaml")
 
@@ -96,7 +100,9 @@ def test_no_two_services_share_a_kafka_user_or_a_state_volume() -> None:
     users = [environment(s)["IAJ_ADAPTER_SASL_USERNAME"] for s in ADAPTERS.values()]
     users.append(environment("iaj")["IAJ_KAFKA_SASL_USERNAME"])
     assert len(users) == len(set(users))
-    volumes = [tuple(SERVICES[s]["volumes"]) for s in ADAPTERS.values()]
+    volumes = [
+        tuple(v for v in SERVICES[s]["volumes"] if v != KEYS_MOUNT) for s in ADAPTERS.values()
+    ]
     assert len(volumes) == len(set(volumes))
     state_dirs = {v.split(":", 1)[1] for vs in volumes for v in vs}
     state_db = {str(settings_of(s).state_db) for s in ADAPTERS.values()}  # type: ignore[attr-defined]
@@ -243,6 +249,7 @@ def test_compose_runs_the_adapters_from_the_partner_image() -> None:
     targets = {name: service["build"]["target"] for name, service in SERVICES.items()
                if "build" in service}  # fmt: skip
     assert targets.pop("iaj") == "service"
+    assert targets.pop("signing-keys") == "adapter"
     assert set(targets.values()) == {"adapter"}
     assert set(targets) == set(ADAPTERS.values())  # one per partner
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
@@ -264,3 +271,35 @@ def test_the_compose_file_is_valid_against_the_compose_specification(tmp_path: P
     invalid = subprocess.run([*check, str(broken)], capture_output=True, text=True, check=False)
     assert invalid.returncode == 1, invalid.stdout + invalid.stderr
     assert "depends_upon" in invalid.stdout
+
+
+KEYS_MOUNT = "signing-keys:/keys:ro"
+
+
+def test_every_adapter_signs_with_its_own_key_and_the_service_has_the_public_ones() -> None:
+    for partner, service in ADAPTERS.items():
+        assert environment(service)["IAJ_ADAPTER_SIGNING_KEY"] == f"/keys/private/{partner}.key"
+        assert KEYS_MOUNT in SERVICES[service]["volumes"]
+        assert SERVICES[service]["depends_on"]["signing-keys"] == {
+            "condition": "service_completed_successfully"
+        }
+    assert environment("iaj")["IAJ_PARTNER_KEYS_DIR"] == "/keys/public"
+    assert KEYS_MOUNT in SERVICES["iaj"]["volumes"]
+    assert "signing-keys" in SERVICES["iaj"]["depends_on"]
+
+
+def test_the_key_job_makes_a_key_per_partner_where_both_sides_read_them(tmp_path: Path) -> None:
+    """deploy/signing-keys.sh, run here as the compose job runs it (twice: keys are kept)."""
+    env = {**os.environ, "KEYS": str(tmp_path), "PYTHON": sys.executable}
+    script = ROOT / "deploy" / "signing-keys.sh"
+    first = subprocess.run(["/bin/sh", str(script)], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    keys = load_partner_keys(tmp_path / "public")
+    assert set(keys) == set(Partner)
+    for partner in Partner:
+        signer = load_signer(tmp_path / "private" / f"{partner.value}.key")
+        assert set(keys[partner]) == {signer.key_id}
+        assert stat.S_IMODE((tmp_path / "private" / f"{partner.value}.key").stat().st_mode) == 0o400
+    again = subprocess.run(["/bin/sh", str(script)], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert load_partner_keys(tmp_path / "public") == keys
