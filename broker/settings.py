@@ -47,6 +47,12 @@ class ServiceSettings(BaseSettings):
         description="Answer messages processed in one transaction (at most)",
     )
     deadline_check_interval_seconds: float = Field(default=5.0, gt=0)
+    retention_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often the service deletes what the convenant no longer allows to "
+        "keep (the same as `iaj retention purge`, which stays for a one-off run)",
+    )
     database_retry_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from aiokafka import AIOKafkaProducer
@@ -46,11 +46,16 @@ from handlers.db.faults import is_transient, log_retry
 from handlers.db.migrate import upgrade
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery
+from handlers.retention import due_for_purge, purge
 from handlers.rounds import OpenRound, open_round
 
 __all__ = ["MunicipalService"]
 
 log = logging.getLogger(__name__)
+
+
+# Who deletes, in the processing log: the service itself, on the convenant's schedule.
+RETENTION_ACTOR = "iaj-service (retention)"
 
 
 class MunicipalService(ConsumingService):
@@ -131,7 +136,18 @@ class MunicipalService(ConsumingService):
         self._stop.clear()
         self._tasks = [
             asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"),
-            asyncio.create_task(self._watch_deadlines(), name="deadline-watch"),
+            asyncio.create_task(
+                self._periodically(
+                    "deadline pass", self.expire_now, self.settings.deadline_check_interval_seconds
+                ),
+                name="deadline-watch",
+            ),
+            asyncio.create_task(
+                self._periodically(
+                    "retention pass", self.purge_now, self.settings.retention_interval_seconds
+                ),
+                name="retention-watch",
+            ),
         ]
         await self.broker.start()
         self.readiness = "ready"
@@ -207,20 +223,33 @@ class MunicipalService(ConsumingService):
         self.readiness = f"waiting for the database ({type(error).__name__})"
         log_retry(log, "database at start-up", logging.WARNING)(state)
 
-    async def _watch_deadlines(self) -> None:
-        # Transient database errors are retried inside expire_now; anything else is logged
-        # and the watch goes on: a round past its deadline is completed on a later pass.
+    async def purge_now(self) -> list[str]:
+        """Delete what the convenant no longer allows to keep (handlers.retention): the cases
+        whose retention period is over, and old transport records. Returns the case ids."""
+        return await self._transact(self._purge)
+
+    async def _purge(self, uow: UnitOfWork) -> list[str]:
+        due = await due_for_purge(uow, utc_now().date())
+        await purge(uow, due, actor=RETENTION_ACTOR, now=utc_now())
+        await uow.commit()
+        if due:
+            log.info("retention: %d case(s) deleted", len(due))
+        return [item.case_id for item in due]
+
+    async def _periodically(
+        self, name: str, work: Callable[[], Awaitable[object]], interval: float
+    ) -> None:
+        # Transient database errors are retried inside the pass (_transact); anything else is
+        # logged by type and the watch goes on: what was due is done on a later pass.
         while not self._stop.is_set():
             try:
-                await self.expire_now()
+                await work()
             except ServiceHalted:
                 return
             except Exception as exc:
-                log.error("deadline pass failed (%s); trying again", type(exc).__name__)
+                log.error("%s failed (%s); trying again", name, type(exc).__name__)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._stop.wait(), timeout=self.settings.deadline_check_interval_seconds
-                )
+                await asyncio.wait_for(self._stop.wait(), timeout=interval)
 
 
 def _acks(setting: str) -> str | int:
