@@ -67,6 +67,13 @@ async def record_uitstroom(
 ) -> None:
     """The youth left the approach (and received the uitstroombrief). Caller commits."""
     case = await get_case(uow, case_id)
+    if case.left_on is not None:
+        # Once: recording it again would restart the year after which the data must go.
+        raise CaseRejected(
+            "left_on",
+            f"the uitstroom was recorded already (on {case.left_on.isoformat()}); it cannot "
+            "be moved, so the retention period cannot restart",
+        )
     if on > today:
         raise CaseRejected("left_on", "the uitstroom date lies in the future")
     if case.informed_on is not None and on < case.informed_on:

@@ -157,3 +157,13 @@ async def test_the_purge_also_drops_inbox_entries_and_dead_letters_no_one_needs(
 def test_inbox_entries_outlive_every_message_kafka_could_deliver_again() -> None:
     assert INBOX_KEPT > TRANSPORT_RETENTION
     assert all(spec.retention < INBOX_KEPT for spec in topic_specs())
+
+
+async def test_an_uitstroom_is_recorded_once_so_the_retention_year_cannot_restart(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    case_id = await _case_with_round(sessions, "Mila Proefhoeve", NOW - dt.timedelta(days=500))
+    await _leave(sessions, case_id, days_ago=400)
+    with pytest.raises(CaseRejected, match="recorded already"):
+        await _leave(sessions, case_id, days_ago=10)  # e.g. recorded again on day 390
+    assert await _purge(sessions) == [case_id], "still due a year after the first uitstroom"
