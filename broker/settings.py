@@ -48,7 +48,7 @@ class ServiceSettings(BaseSettings):
     )
     deadline_check_interval_seconds: float = Field(default=5.0, gt=0)
     retention_interval_seconds: float = Field(
-        default=3600.0,
+        default=86_400.0,
         gt=0,
         description="How often the service deletes what the convenant no longer allows to "
         "keep (the same as `iaj retention purge`, which stays for a one-off run)",
@@ -80,6 +80,15 @@ class ServiceSettings(BaseSettings):
         description="Folder of the partners' public signing keys, one folder per partner "
         "code (broker/service/partner_keys.py). Without it every answer is refused "
         "(bad_signature)",
+    )
+    officials_file: Path | None = Field(
+        default=None,
+        description="TOML file of the officials who may act (handlers/officials.py), one of "
+        "them the responsible official. Without it, no command that processes personal data "
+        "is carried out",
+    )
+    retention_batch_size: int = Field(
+        default=100, ge=1, description="Cases deleted per transaction by a retention pass"
     )
     consumer_group: str = Field(default=MUNICIPAL_GROUP)
     # Kafka's defaults. The embedded broker re-admits a restarted group member only after its

@@ -23,6 +23,7 @@ from contracts.errors import (
 )
 from contracts.messages import (
     AnswerItem,
+    CancelRoundCommand,
     Completion,
     OpenRoundCommand,
     OutcomeStatus,
@@ -34,8 +35,12 @@ from contracts.messages import (
     RecordPosition,
     RefusalNotice,
     RefusedItem,
+    RelabelCommand,
     RoundResult,
     Subject,
+    SubjectCorrection,
+    Withdrawal,
+    WithdrawalReason,
 )
 from contracts.policy import Policy, PolicyError, PolicyRef, haarlem_policy, load_policy
 from contracts.wire import decode, decode_answer_envelope, encode
@@ -44,6 +49,7 @@ __all__ = [
     "AnswerItem",
     "AnswerRefused",
     "AnswerShape",
+    "CancelRoundCommand",
     "Colour",
     "Completion",
     "ContractError",
@@ -66,10 +72,14 @@ __all__ = [
     "RefusalNotice",
     "RefusalReason",
     "RefusedItem",
+    "RelabelCommand",
     "RoundResult",
     "Subject",
+    "SubjectCorrection",
     "SubjectRole",
     "Track",
+    "Withdrawal",
+    "WithdrawalReason",
     "YesNo",
     "check_answer",
     "decode",

@@ -7,6 +7,7 @@ from enum import StrEnum
 __all__ = [
     "AnswerShape",
     "Colour",
+    "Criterion",
     "District",
     "LifeDomain",
     "Partner",
@@ -127,3 +128,14 @@ class Track(StrEnum):
 
     IAJ = "iaj"
     BIT = "bit"
+
+
+class Criterion(StrEnum):
+    """Afwegingskader criteria (§3.3) the regisseur records; age is checked by the system.
+    Which criteria admit a track, and which a colour needs, is in the policy file."""
+
+    POLITIECONTACTEN = "politiecontacten"  # 2+ police contacts / nuisance reports past year
+    NETWERK_IMPACT_WIJK = "netwerk_impact_wijk"  # part of the network, impact on the district
+    ZORGSIGNALEN_GEZIN = "zorgsignalen_gezin"  # care signals on several domains and family
+    SOCIAAL_AANBOD_GEWEIGERD = "sociaal_aanbod_geweigerd"  # BIT: social offer refused
+    GEDRAG_GECONTINUEERD = "gedrag_gecontinueerd"  # BIT: offer accepted, behaviour continued

@@ -19,11 +19,15 @@ from pydantic_core import core_schema
 from contracts.messages import (
     SCHEMA_VERSION,
     AnswerItem,
+    CancelRoundCommand,
     OpenRoundCommand,
     PartnerAnswer,
     QuestionSet,
     RefusalNotice,
+    RelabelCommand,
     RoundResult,
+    SubjectCorrection,
+    Withdrawal,
 )
 from contracts.wire import REQUIRED_ON_WIRE
 
@@ -40,6 +44,16 @@ _NOTES: dict[type[BaseModel], str] = {
         "subject_ref is one of `subjects`; question ids are unique; `detail_fields` are given "
         "exactly when the shape is 'detail'."
     ),
+    Withdrawal: (
+        "Topic iaj.questions.<partner>, key = round_id. The listed questions are no longer "
+        "asked (the round was cancelled, the label lowered, the youth left or was erased): drop "
+        "them and whatever was gathered for them. An answer to them is refused as `late`."
+    ),
+    SubjectCorrection: (
+        "Topic iaj.questions.<partner>, key = round_id. The youth's data this partner was sent "
+        "in the round was corrected (AVG art. 16, 19): replace it. `corrected` names the "
+        "fields that changed; `subject` holds only fields this partner was sent."
+    ),
     PartnerAnswer: (
         "Topic iaj.answers.<partner>, key = round_id. Each item must have exactly the shape its "
         "question was asked with (see AnswerItem); the municipality checks every item again "
@@ -51,13 +65,21 @@ _NOTES: dict[type[BaseModel], str] = {
         "answer content."
     ),
     RoundResult: (
-        "Topic iaj.results, key = round_id. One per round: every question that applied, "
-        "answered, expired or not applicable. An outcome has an `answer` exactly when its "
-        "status is 'answered'."
+        "Topic iaj.results, key = round_id. One per round and `revision`: every question "
+        "that applied, answered, expired, not applicable or withdrawn. A higher revision of "
+        "the same round (after afschalen) replaces the lower one. An outcome has an `answer` "
+        "exactly when its status is 'answered'."
     ),
     OpenRoundCommand: (
         "Topic iaj.commands, key = round_id. A `case_id` whose youth has no recorded date of "
-        "the information letter cannot open a round."
+        "the information letter cannot open a round; `colour` must be the case's label and "
+        "be permitted by its track and recorded criteria; `requested_by` is an official."
+    ),
+    RelabelCommand: (
+        "Topic iaj.commands, key = case_id. Op- of afschalen; `requested_by` is an official."
+    ),
+    CancelRoundCommand: (
+        "Topic iaj.commands, key = round_id. Stops an open round; `requested_by` is an official."
     ),
     AnswerItem: (
         "The content an item may carry depends on its question's shape: ja_nee none; "

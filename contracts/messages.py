@@ -23,6 +23,7 @@ from contracts.signing import ItemSignature
 
 __all__ = [
     "AnswerItem",
+    "CancelRoundCommand",
     "Completion",
     "OpenRoundCommand",
     "OutcomeStatus",
@@ -34,9 +35,13 @@ __all__ = [
     "RecordPosition",
     "RefusalNotice",
     "RefusedItem",
+    "RelabelCommand",
     "RoundResult",
     "Subject",
+    "SubjectCorrection",
     "UtcDatetime",
+    "Withdrawal",
+    "WithdrawalReason",
     "utc_now",
 ]
 
@@ -233,15 +238,72 @@ class OpenRoundCommand(_Envelope):
     requested_by: str = Field(min_length=1, max_length=100)
 
 
+class _Command(_Wire):
+    """A request of the municipal backend on `iaj.commands`; `message_id` is the command id."""
+
+    message_id: Id = Field(default_factory=uuid4)
+    correlation_id: Id
+    created_at: UtcDatetime = Field(default_factory=utc_now)
+    requested_by: str = Field(
+        min_length=1, max_length=100, description="an official of the officials file"
+    )
+    reason: str = Field(min_length=1, max_length=500, description="why, for the processing log")
+
+
+class RelabelCommand(_Command):
+    """Op- of afschalen: give the case another label (an open round follows it)."""
+
+    type: Literal["relabel_case"] = "relabel_case"
+    case_id: Id
+    colour: Colour
+
+
+class CancelRoundCommand(_Command):
+    """Stop an open round: its open questions are withdrawn from the partners."""
+
+    type: Literal["cancel_round"] = "cancel_round"
+    round_id: Id
+
+
+class WithdrawalReason(StrEnum):
+    ROUND_CANCELLED = "round_cancelled"  # a regisseur stopped the round
+    LABEL_LOWERED = "label_lowered"  # afschalen: the lower label does not ask these
+    UITSTROOM = "uitstroom"  # the youth left the approach
+    ERASED = "erased"  # the youth was erased (registered by mistake, or a granted objection)
+
+
+class Withdrawal(_Envelope):
+    """Municipality -> partner, on `iaj.questions.<partner>`: these questions are no longer
+    asked. Drop them (and what was gathered for them); an answer to them is not taken."""
+
+    type: Literal["withdrawal"] = "withdrawal"
+    partner: Partner
+    question_ids: tuple[Id, ...] = Field(min_length=1, max_length=MAX_ANSWER_ITEMS)
+    reason: WithdrawalReason
+
+
+class SubjectCorrection(_Envelope):
+    """Municipality -> partner, on `iaj.questions.<partner>`: the youth's data a partner was
+    sent in this round was wrong (AVG art. 16 and 19); `subject` holds the corrected data, and
+    only the fields this partner was sent."""
+
+    type: Literal["subject_correction"] = "subject_correction"
+    partner: Partner
+    subject: Subject
+    corrected: tuple[Literal["naam", "geboortedatum", "adres"], ...] = Field(min_length=1)
+
+
 class Completion(StrEnum):
     COMPLETE = "complete"  # every question that applies was answered
     DEADLINE = "deadline"  # the deadline passed; unanswered questions expired
+    CANCELLED = "cancelled"  # stopped by a regisseur, by uitstroom or by an erasure
 
 
 class OutcomeStatus(StrEnum):
     ANSWERED = "answered"
     EXPIRED = "expired"
     NOT_APPLICABLE = "not_applicable"  # a dependent question whose condition was not met
+    WITHDRAWN = "withdrawn"  # no longer asked: the round was cancelled or the label lowered
 
 
 class QuestionOutcome(_Wire):
@@ -265,11 +327,14 @@ class PartnerResult(_Wire):
 
 
 class RoundResult(_Envelope):
-    """The aggregated, label-scoped result of one round, on `iaj.results`. Exactly one per round."""
+    """The aggregated, label-scoped result of one round, on `iaj.results`. One per round and
+    revision: a later revision (after afschalen) replaces the earlier one and holds only what
+    the lower label permits."""
 
     type: Literal["round_result"] = "round_result"
     case_id: Id
     colour: Colour
+    revision: int = Field(default=1, ge=1)
     completion: Completion
     opened_at: UtcDatetime
     completed_at: UtcDatetime

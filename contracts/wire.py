@@ -13,12 +13,16 @@ from contracts.errors import DecodeFailure, MalformedMessage, safe_name
 from contracts.ids import Id, canonical_uuid
 from contracts.limits import MAX_ANSWER_ITEMS, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES
 from contracts.messages import (
+    CancelRoundCommand,
     OpenRoundCommand,
     PartnerAnswer,
     QuestionSet,
     RefusalNotice,
+    RelabelCommand,
     RoundResult,
+    SubjectCorrection,
     UtcDatetime,
+    Withdrawal,
 )
 from contracts.policy.model import PolicyRef
 
@@ -36,14 +40,34 @@ __all__ = [
 REQUIRED_ON_WIRE = ("type", "message_id", "created_at")
 
 WireMessage = Annotated[
-    QuestionSet | PartnerAnswer | RefusalNotice | RoundResult | OpenRoundCommand,
+    QuestionSet
+    | Withdrawal
+    | SubjectCorrection
+    | PartnerAnswer
+    | RefusalNotice
+    | RoundResult
+    | OpenRoundCommand
+    | RelabelCommand
+    | CancelRoundCommand,
     Field(discriminator="type"),
 ]
 # Errors never quote the input: they end up in logs and dead-letter headers.
 _WIRE: TypeAdapter[WireMessage] = TypeAdapter(
     WireMessage, config=ConfigDict(hide_input_in_errors=True)
 )
-_KNOWN_TYPES = frozenset({"question_set", "answer", "refusal", "round_result", "open_round"})
+_KNOWN_TYPES = frozenset(
+    {
+        "question_set",
+        "withdrawal",
+        "subject_correction",
+        "answer",
+        "refusal",
+        "round_result",
+        "open_round",
+        "relabel_case",
+        "cancel_round",
+    }
+)
 
 
 def encode(message: BaseModel) -> bytes:

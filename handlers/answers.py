@@ -203,7 +203,8 @@ async def _process(
         except AnswerRefused as exc:
             refuse.item(exc.reason, exc.field, question)
             continue
-        if RoundState(round_row.state).closed:
+        if RoundState(round_row.state).closed or question.status == QuestionStatus.WITHDRAWN:
+            # Too late, or no longer asked: the content is not kept.
             record_late(uow, question, envelope, now)
             refuse.item(RefusalReason.LATE, None, question)
             report.late += 1

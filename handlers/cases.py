@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import func, select
 
-from contracts.enums import District, Track
+from contracts.enums import Criterion, District, Track
 from contracts.messages import utc_now
 from handlers.db.tables import CaseRow, FamilyMemberRow, RoundRow
 from handlers.db.uow import UnitOfWork
@@ -33,16 +32,6 @@ __all__ = [
 # (track) -> first age at which a youth no longer qualifies. IAJ: "tot 23 jaar" (below 23);
 # BIT: "tot en met 27 jaar" (27 still qualifies).
 AGE_LIMITS: dict[Track, int] = {Track.IAJ: 23, Track.BIT: 28}
-
-
-class Criterion(StrEnum):
-    """Afwegingskader criteria the regisseur records (age is checked by the system)."""
-
-    POLITIECONTACTEN = "politiecontacten"  # 2+ police contacts / nuisance reports past year
-    NETWERK_IMPACT_WIJK = "netwerk_impact_wijk"  # part of the network, impact on the district
-    ZORGSIGNALEN_GEZIN = "zorgsignalen_gezin"  # care signals on several domains and family
-    SOCIAAL_AANBOD_GEWEIGERD = "sociaal_aanbod_geweigerd"  # BIT
-    GEDRAG_GECONTINUEERD = "gedrag_gecontinueerd"  # BIT: offer accepted, behaviour continued
 
 
 def age_on(born: dt.date, day: dt.date) -> int:

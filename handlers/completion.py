@@ -36,6 +36,12 @@ _OUTCOME = {
     QuestionStatus.ANSWERED: OutcomeStatus.ANSWERED,
     QuestionStatus.EXPIRED: OutcomeStatus.EXPIRED,
     QuestionStatus.NOT_APPLICABLE: OutcomeStatus.NOT_APPLICABLE,
+    QuestionStatus.WITHDRAWN: OutcomeStatus.WITHDRAWN,
+}
+_STATE = {
+    Completion.COMPLETE: RoundState.COMPLETE,
+    Completion.DEADLINE: RoundState.DEADLINE,
+    Completion.CANCELLED: RoundState.CANCELLED,
 }
 
 
@@ -74,7 +80,7 @@ async def complete_round(
     uow: UnitOfWork, round_row: RoundRow, how: Completion, now: dt.datetime
 ) -> bool:
     # A conditional update: of two racing completions only one sees rowcount 1.
-    state = RoundState.COMPLETE if how is Completion.COMPLETE else RoundState.DEADLINE
+    state = _STATE[how]
     result = await uow.session.execute(
         update(RoundRow)
         .where(RoundRow.id == round_row.id)

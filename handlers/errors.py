@@ -8,6 +8,7 @@ __all__ = [
     "NotInformed",
     "RoundAlreadyOpen",
     "ServiceError",
+    "UnknownActor",
     "UnknownCase",
     "UnknownRound",
 ]
@@ -44,3 +45,7 @@ class UnknownCase(ServiceError):
 
 class UnknownRound(ServiceError):
     pass
+
+
+class UnknownActor(ServiceError):
+    """An action without an official who takes it, or by someone who is not one."""

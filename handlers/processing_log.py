@@ -23,7 +23,9 @@ def log_processing(
     *,
     case_id: str | None = None,
     round_id: str | None = None,
+    partner: str | None = None,
 ) -> None:
+    """`partner`: the partner the data went to or came from, when it crossed to a partner."""
     uow.session.add(
         ProcessingLogRow(
             at=utc_now(),
@@ -31,6 +33,7 @@ def log_processing(
             action=action,
             case_id=case_id,
             round_id=round_id,
+            partner=partner,
             purpose=purpose,
         )
     )

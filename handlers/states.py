@@ -13,12 +13,14 @@ class QuestionStatus(StrEnum):
     ANSWERED = "answered"
     EXPIRED = "expired"  # the round's deadline passed without an accepted answer
     NOT_APPLICABLE = "not_applicable"  # its condition was not met
+    WITHDRAWN = "withdrawn"  # no longer asked: round cancelled, label lowered, youth left
 
 
 class RoundState(StrEnum):
     OPEN = "open"
     COMPLETE = "complete"  # every question that applies was answered
     DEADLINE = "deadline"  # completed by its deadline
+    CANCELLED = "cancelled"  # stopped by a regisseur, by uitstroom or by an erasure
 
     @property
     def closed(self) -> bool:

@@ -6,9 +6,11 @@ from contracts.policy.model import (
     Condition,
     DetailField,
     DetailFieldKind,
+    LabelRule,
     Policy,
     PolicyQuestion,
     PolicyRef,
+    TrackRule,
 )
 
 __all__ = [
@@ -16,10 +18,12 @@ __all__ = [
     "Condition",
     "DetailField",
     "DetailFieldKind",
+    "LabelRule",
     "Policy",
     "PolicyError",
     "PolicyQuestion",
     "PolicyRef",
+    "TrackRule",
     "haarlem_policy",
     "load_policy",
     "load_policy_text",

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.enums import AnswerShape, Colour, Partner, SubjectRole, YesNo
+from contracts.enums import AnswerShape, Colour, Criterion, Partner, SubjectRole, Track, YesNo
 
 __all__ = [
     "AskedQuestion",
     "Condition",
     "DetailField",
     "DetailFieldKind",
+    "LabelRule",
     "Policy",
     "PolicyQuestion",
     "PolicyRef",
+    "TrackRule",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -64,6 +66,8 @@ class PolicyQuestion(BaseModel):
     shapes: dict[Colour, AnswerShape] = Field(min_length=1)
     after: Condition | None = None
     detail_fields: tuple[DetailField, ...] = ()
+    # The partner needs the youth's address to answer: only then is it sent (with its reason).
+    needs_address: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyQuestion:
@@ -77,6 +81,8 @@ class PolicyQuestion(BaseModel):
             raise ValueError("`detail_fields` names a field twice")
         if self.subject is SubjectRole.GEZINSLID and Colour.GROEN in self.shapes:
             raise ValueError("family members are only asked about in oranje and rood, not groen")
+        if self.needs_address and Colour.GROEN in self.shapes:
+            raise ValueError("an address is never sent in groen: `needs_address` with groen")
         return self
 
     def shrinking_colour(self) -> tuple[Colour, Colour] | None:
@@ -91,6 +97,29 @@ class PolicyQuestion(BaseModel):
         return None
 
 
+class TrackRule(BaseModel):
+    """A [[track]] entry: who the track takes (age, criteria) and which labels it permits."""
+
+    model_config = _FROZEN
+    track: Track
+    below_age: int = Field(ge=1, le=120, description="the first age the track no longer takes")
+    criteria_any: tuple[Criterion, ...] = Field(
+        min_length=1, description="at least one of these must be recorded for a case"
+    )
+    colours: tuple[Colour, ...] = Field(min_length=1)
+
+
+class LabelRule(BaseModel):
+    """A [[label]] entry: what a colour needs recorded, and whether it involves the family."""
+
+    model_config = _FROZEN
+    colour: Colour
+    criteria_any: tuple[Criterion, ...] = Field(
+        default=(), description="empty: no criterion beyond the track's"
+    )
+    family: bool = Field(description="family members may be registered and asked about")
+
+
 class AskedQuestion(BaseModel):
     """A policy question resolved for one colour: what a partner is actually asked."""
 
@@ -102,6 +131,7 @@ class AskedQuestion(BaseModel):
     shape: AnswerShape
     after: Condition | None = None
     detail_fields: tuple[DetailField, ...] = ()
+    needs_address: bool = False
 
 
 class Policy(BaseModel):
@@ -111,7 +141,54 @@ class Policy(BaseModel):
     effective_from: dt.date
     toelichting_max_chars: int = Field(ge=1, le=2000)
     detail_text_max_chars: int = Field(ge=1, le=2000)
+    adres_reden_min_chars: int = Field(ge=1, le=280)
+    track: tuple[TrackRule, ...] = Field(min_length=1)
+    label: tuple[LabelRule, ...] = Field(min_length=1)
     questions: tuple[PolicyQuestion, ...]
+
+    @model_validator(mode="after")
+    def _every_track_and_label_once(self) -> Policy:
+        for name, values, every in (
+            ("track", [t.track for t in self.track], list(Track)),
+            ("label", [lbl.colour for lbl in self.label], list(Colour)),
+        ):
+            if sorted(values) != sorted(every):
+                raise ValueError(f"write exactly one [[{name}]] for each of {[*map(str, every)]}")
+        return self
+
+    def track_rule(self, track: Track) -> TrackRule:
+        return next(t for t in self.track if t.track is track)
+
+    def label_rule(self, colour: Colour) -> LabelRule:
+        return next(lbl for lbl in self.label if lbl.colour is colour)
+
+    def refuses_case(self, track: Track, criteria: Iterable[Criterion]) -> str | None:
+        """Why the recorded criteria do not admit a case to `track`, or None."""
+        rule = self.track_rule(track)
+        if set(criteria) & set(rule.criteria_any):
+            return None
+        return (
+            f"the {track.value.upper()} track needs at least one of these criteria recorded: "
+            f"{', '.join(c.value for c in rule.criteria_any)}"
+        )
+
+    def refuses_label(
+        self, track: Track, colour: Colour, criteria: Iterable[Criterion]
+    ) -> str | None:
+        """Why a case on `track` with `criteria` may not have label `colour`, or None."""
+        rule = self.track_rule(track)
+        if colour not in rule.colours:
+            return (
+                f"the {track.value.upper()} track permits only "
+                f"{', '.join(c.value for c in rule.colours)}, not {colour.value}"
+            )
+        needed = self.label_rule(colour).criteria_any
+        if needed and not set(criteria) & set(needed):
+            return (
+                f"{colour.value} needs at least one of these criteria recorded: "
+                f"{', '.join(c.value for c in needed)}"
+            )
+        return self.refuses_case(track, criteria)
 
     @property
     def ref(self) -> PolicyRef:
@@ -143,6 +220,7 @@ class Policy(BaseModel):
                 shape=shape,
                 after=q.after,
                 detail_fields=q.detail_fields if shape is AnswerShape.DETAIL else (),
+                needs_address=q.needs_address,
             )
 
     def text_limit(self, shape: AnswerShape) -> int | None:

@@ -33,6 +33,7 @@ __all__ = [
     "DeadLetterRow",
     "FamilyMemberRow",
     "InboxRow",
+    "JobRunRow",
     "LateAnswerRow",
     "OutboxRow",
     "ProcessingLogRow",
@@ -86,8 +87,15 @@ class CaseRow(Base):
     adres: Mapped[str | None] = mapped_column(String(200))
     adres_reden: Mapped[str | None] = mapped_column(String(280))
     informed_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The label (groen/oranje/rood); null only for cases registered before labels were kept
+    # on the case (then the label of its latest round applies).
+    colour: Mapped[str | None] = mapped_column(String(10))
+    # The day the youth was put on the focus list, if known (the overleg's decision).
+    listed_on: Mapped[dt.date | None] = mapped_column(Date)
     # Uitstroom: the youth left the approach; personal data goes at most a year later.
     left_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The day the uitstroombrief was sent.
+    uitstroombrief_on: Mapped[dt.date | None] = mapped_column(Date)
     registered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     registered_by: Mapped[str] = mapped_column(String(100))
     family: Mapped[list[FamilyMemberRow]] = relationship(
@@ -246,4 +254,17 @@ class ProcessingLogRow(Base):
     action: Mapped[str] = mapped_column(String(40))
     case_id: Mapped[str | None] = mapped_column(String(36), index=True)
     round_id: Mapped[str | None] = mapped_column(String(36))
+    # The partner data went to or came from, when data crossed to or from a partner.
+    partner: Mapped[str | None] = mapped_column(String(32), index=True)
     purpose: Mapped[str] = mapped_column(Text)
+
+
+class JobRunRow(Base):
+    """A pass of a periodic job of the service (the retention purge): when, and what it did.
+    Names no one: `iaj status` reads it to show the last pass and the next."""
+
+    __tablename__ = "job_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(40), index=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    detail: Mapped[str] = mapped_column(String(200))

@@ -16,7 +16,33 @@ version = 1
 effective_from = 2026-01-01
 toelichting_max_chars = 280
 detail_text_max_chars = 200
+adres_reden_min_chars = 20
+"""
+# Tracks and labels, appended to every policy text so that line numbers above stay put.
+TRAILER = """
+[[track]]
+track = "iaj"
+below_age = 23
+criteria_any = ["politiecontacten"]
+colours = ["groen", "oranje", "rood"]
 
+[[track]]
+track = "bit"
+below_age = 28
+criteria_any = ["gedrag_gecontinueerd"]
+colours = ["rood"]
+
+[[label]]
+colour = "groen"
+family = false
+
+[[label]]
+colour = "oranje"
+family = true
+
+[[label]]
+colour = "rood"
+family = true
 """
 VALID = """\
 [[question]]
@@ -40,19 +66,19 @@ def entry(partner: str = "riec", key: str = "bekend", **fields: str) -> str:
 
 def refused(text: str) -> str:
     with pytest.raises(PolicyError) as caught:
-        load_policy_text(text, "p.toml")
+        load_policy_text(text + TRAILER, "p.toml")
     return str(caught.value)
 
 
 def test_the_valid_parts_load() -> None:
-    policy = load_policy_text(HEADER + VALID + entry(), "p.toml")
+    policy = load_policy_text(HEADER + VALID + entry() + TRAILER, "p.toml")
     assert [q.key for q in policy.questions] == ["vir_match", "bekend"]
     assert policy.partners(Colour.ROOD) == ["verwijsindex", "riec"]
 
 
 def test_the_shipped_policy_loads() -> None:
     policy = haarlem_policy()
-    assert (policy.id, policy.version) == ("haarlem-iaj", 1)
+    assert (policy.id, policy.version) == ("haarlem-iaj", 2)
 
 
 def test_unknown_partner() -> None:
@@ -118,7 +144,7 @@ def test_duplicate_question() -> None:
 def test_the_same_key_about_another_subject_is_not_a_duplicate() -> None:
     twice = entry()
     about_family = entry(subject='"gezinslid"')
-    assert len(load_policy_text(HEADER + twice + about_family).questions) == 2
+    assert len(load_policy_text(HEADER + twice + about_family + TRAILER).questions) == 2
 
 
 def test_condition_on_a_question_that_is_not_asked() -> None:

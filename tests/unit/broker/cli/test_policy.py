@@ -122,13 +122,37 @@ version = 1
 effective_from = 2026-01-01
 toelichting_max_chars = 280
 detail_text_max_chars = 200
-
+adres_reden_min_chars = 20
 [[question]]
 partner = "rn"
 key = "risicosignalen"
 subject = "jongere"
 text = "Zijn er risicosignalen?"
 shapes = { oranje = "ja_nee_domeinen", rood = "ja_nee" }
+
+[[track]]
+track = "iaj"
+below_age = 23
+criteria_any = ["politiecontacten"]
+colours = ["groen", "oranje", "rood"]
+
+[[track]]
+track = "bit"
+below_age = 28
+criteria_any = ["gedrag_gecontinueerd"]
+colours = ["rood"]
+
+[[label]]
+colour = "groen"
+family = false
+
+[[label]]
+colour = "oranje"
+family = true
+
+[[label]]
+colour = "rood"
+family = true
 """
 
 
@@ -173,7 +197,7 @@ def test_check_a_good_file_says_ok(tmp_path: Path) -> None:
 def test_check_without_a_file_checks_the_shipped_policy() -> None:
     result = run("check")
     assert result.exit_code == 0, result.output
-    assert "'haarlem-iaj' version 1" in result.stdout
+    assert "'haarlem-iaj' version 2" in result.stdout
 
 
 def test_show_another_file(tmp_path: Path) -> None:
