@@ -36,6 +36,18 @@ _APACHE_KAFKA_USED = pytest.StashKey[str]()
 DATABASES = ("sqlite", "postgresql")
 
 
+OFFICIALS_FILE = Path(__file__).parent / "support" / "officials.toml"
+TEST_ACTOR = "regisseur-test"
+
+
+@pytest.fixture(autouse=True)
+def _acting_official(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `iaj` command needs a known official: the test officials, one of them acting.
+    Tests of the refusal unset or change these."""
+    monkeypatch.setenv("IAJ_OFFICIALS_FILE", str(OFFICIALS_FILE))
+    monkeypatch.setenv("IAJ_ACTOR", TEST_ACTOR)
+
+
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 

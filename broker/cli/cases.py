@@ -16,6 +16,7 @@ from broker.cli.common import (
     ActorOpt,
     DatabaseUrlOpt,
     JsonOpt,
+    acting_official,
     load_settings,
     out,
     print_json,
@@ -71,12 +72,13 @@ def add(
     brief_verstuurd: Annotated[
         dt.datetime | None, _date("Date of the letter informing the youth")
     ] = None,
-    actor: ActorOpt = "iaj-cli",
+    who: ActorOpt = None,
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Put a youth on the netto focus list. Prints the new case id."""
     settings = load_settings(database_url)
+    actor = acting_official(settings, who)
     today = dt.date.today()
     with reported_errors():
         case = validate_new_case(
@@ -119,11 +121,12 @@ def add(
 def inform(
     case_id: Annotated[str, typer.Argument(metavar="CASE", help="The case id.")],
     date: Annotated[dt.datetime, _date("Date of the informing letter")],
-    actor: ActorOpt = "iaj-cli",
+    who: ActorOpt = None,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Record that the youth (and parents) were informed by letter: it opens the round gate."""
     settings = load_settings(database_url)
+    actor = acting_official(settings, who)
 
     async def work(uow: UnitOfWork) -> None:
         await record_informed(uow, case_id, date.date(), actor=actor, today=dt.date.today())
@@ -135,18 +138,20 @@ def inform(
 
 @app.command("list")
 def list_(
-    actor: ActorOpt = "iaj-cli", as_json: JsonOpt = False, database_url: DatabaseUrlOpt = None
+    who: ActorOpt = None, as_json: JsonOpt = False, database_url: DatabaseUrlOpt = None
 ) -> None:
     """The netto focus list: name and date of birth, district, track, letter, rounds.
 
     Showing it is a processing of personal data: each case shown is logged with the actor."""
+    settings = load_settings(database_url)
+    actor = acting_official(settings, who)
 
     async def work(uow: UnitOfWork) -> list[CaseSummary]:
         cases = await list_cases(uow, actor=actor)
         await uow.commit()
         return cases
 
-    cases = run_db(load_settings(database_url), work)
+    cases = run_db(settings, work)
     if as_json:
         print_json([dataclasses.asdict(c) for c in cases])
         return
@@ -182,11 +187,12 @@ def _table(cases: list[CaseSummary]) -> Table:
 def leave(
     case_id: Annotated[str, typer.Argument(metavar="CASE", help="The case id.")],
     date: Annotated[dt.datetime, _date("Date the youth left the approach (uitstroom)")],
-    actor: ActorOpt = "iaj-cli",
+    who: ActorOpt = None,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Record uitstroom: no more rounds; personal data is purged a year later."""
     settings = load_settings(database_url)
+    actor = acting_official(settings, who)
 
     async def work(uow: UnitOfWork) -> None:
         await record_uitstroom(uow, case_id, date.date(), actor=actor, today=dt.date.today())

@@ -28,6 +28,7 @@ from handlers.db.faults import is_transient, log_retry
 from handlers.db.migrate import upgrade
 from handlers.db.uow import UnitOfWork
 from handlers.errors import ServiceError
+from handlers.officials import load_officials
 
 log = logging.getLogger("iaj.cli")
 
@@ -37,6 +38,7 @@ __all__ = [
     "ActorOpt",
     "DatabaseUrlOpt",
     "JsonOpt",
+    "acting_official",
     "fail",
     "human_age",
     "iso",
@@ -60,8 +62,13 @@ DatabaseUrlOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ActorOpt = Annotated[
-    str,
-    typer.Option("--actor", help="Who does this, for the processing log (Logboek)."),
+    str | None,
+    typer.Option(
+        "--actor",
+        envvar="IAJ_ACTOR",
+        show_envvar=True,
+        help="The official who does this, for the processing log: one of IAJ_OFFICIALS_FILE.",
+    ),
 ]
 
 
@@ -70,6 +77,13 @@ def load_settings(database_url: str | None = None) -> ServiceSettings:
         if database_url is None:
             return ServiceSettings()
         return ServiceSettings(database_url=database_url)
+
+
+def acting_official(settings: ServiceSettings, actor: str | None) -> str:
+    """The official named by --actor or IAJ_ACTOR; refused (exit 2) when none is named or the
+    name is not in the officials file. There is no default: the log must say who did it."""
+    with reported_errors():
+        return load_officials(settings.officials_file).require(actor).name
 
 
 def run_db(settings: ServiceSettings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:

@@ -20,6 +20,7 @@ from broker.cli.common import (
     ActorOpt,
     DatabaseUrlOpt,
     JsonOpt,
+    acting_official,
     fail,
     load_settings,
     out,
@@ -51,12 +52,13 @@ def import_(
             help=f"CSV (UTF-8) with the columns {', '.join(REQUIRED_COLUMNS)}, ...",
         ),
     ],
-    actor: ActorOpt = "iaj-cli",
+    who: ActorOpt = None,
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Take in every valid netto row; bruto and invalid rows are reported by number only."""
     settings = load_settings(database_url)
+    actor = acting_official(settings, who)
     try:
         # utf-8-sig: spreadsheets put a byte-order mark before the header.
         text = file.read_bytes().decode("utf-8-sig")

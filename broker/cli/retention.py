@@ -11,6 +11,7 @@ from broker.cli.common import (
     ActorOpt,
     DatabaseUrlOpt,
     JsonOpt,
+    acting_official,
     load_settings,
     out,
     print_json,
@@ -33,7 +34,7 @@ def _root() -> None:
 @app.command("purge")
 def purge_(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be deleted."),
-    actor: ActorOpt = "iaj-retention",
+    who: ActorOpt = None,
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
@@ -42,6 +43,7 @@ def purge_(
     Run it daily (cron or a Kubernetes CronJob); it is safe to run any number of times.
     """
     settings = load_settings(database_url)
+    actor = acting_official(settings, who)
 
     async def work(uow: UnitOfWork) -> list[PurgeDue]:
         due = await due_for_purge(uow, dt.date.today())

@@ -15,6 +15,7 @@ from broker.cli.common import (
     ActorOpt,
     DatabaseUrlOpt,
     JsonOpt,
+    acting_official,
     iso,
     load_settings,
     out,
@@ -53,12 +54,13 @@ def _root() -> None:
 def open_(
     case_id: Annotated[str, typer.Argument(metavar="CASE", help="The case id.")],
     colour: Annotated[Colour, typer.Option(help="The provisional colour label.")],
-    actor: ActorOpt = "iaj-cli",
+    who: ActorOpt = None,
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Open a round: its question sets go to the outbox, which `iaj serve` publishes."""
     settings = load_settings(database_url)
+    actor = acting_official(settings, who)
     with reported_errors():
         policy = load_policy(settings.policy_file)
 
@@ -104,18 +106,20 @@ def open_(
 @app.command()
 def show(
     round_id: Annotated[str, typer.Argument(metavar="ROUND", help="The round id.")],
-    actor: ActorOpt = "iaj-cli",
+    who: ActorOpt = None,
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
     """A round's state, and per partner what was asked and what was answered (logged)."""
+    settings = load_settings(database_url)
+    actor = acting_official(settings, who)
 
     async def work(uow: UnitOfWork) -> RoundView:
         view = await round_view(uow, round_id, actor=actor)
         await uow.commit()
         return view
 
-    view = run_db(load_settings(database_url), work)
+    view = run_db(settings, work)
     if as_json:
         print_json(round_json(view))
         return
