@@ -38,6 +38,7 @@ def log_receipt(
         f"{', '.join(keys)}",
         case_id=round_row.case_id,
         round_id=round_row.id,
+        partner=envelope.partner.value,
     )
 
 

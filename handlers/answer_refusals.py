@@ -19,6 +19,7 @@ from handlers.db.tables import QuestionRow, RefusalRow
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery
 from handlers.outbox import enqueue
+from handlers.processing_log import log_processing
 
 __all__ = ["Refuser", "notify_malformed"]
 
@@ -45,6 +46,9 @@ class Refuser:
         # hold, never what the message claims (its policy could be anything it made up).
         self.colour: Colour | None = None
         self.policy: PolicyRef | None = None
+        # The case the refused answer was about, once the round is known: then the refusal
+        # is a receipt of data about a youth, and the processing log names the partner.
+        self.case_id: str | None = None
         self._whole: RefusalReason | None = None
         self._items: list[RefusedItem] = []
 
@@ -83,6 +87,18 @@ class Refuser:
             explanation=reason.explanation,
         )
         _enqueue(self.uow, notice, key=message_key(self.env.round_id))
+        if self.case_id is not None:
+            reasons = sorted({r.value for r in self.refused})
+            log_processing(
+                self.uow,
+                f"partner:{self.sender.value}",
+                "answers_refused",
+                f"{f'{len(self._items)} item(s) of' if self._items else 'the whole'} message "
+                f"{self.env.message_id} refused ({', '.join(reasons)}); content not kept",
+                case_id=self.case_id,
+                round_id=str(self.env.round_id),
+                partner=self.sender.value,
+            )
 
     def _record(self, reason: RefusalReason, field: str | None, question_id: str | None) -> None:
         self.refused.append(reason)

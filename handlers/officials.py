@@ -13,7 +13,7 @@ the officials listed here. The file looks like:
     responsible = true                # exactly one
 
 Actions the service takes itself (deadlines, retention, the age limit) and what partners
-send are logged under names that cannot be an official's (they contain a space or a colon).
+send are logged under names that cannot be an official's.
 """
 
 from __future__ import annotations
@@ -27,12 +27,25 @@ from handlers.errors import ServiceError, UnknownActor
 
 __all__ = ["Official", "Officials", "load_officials"]
 
+# The service logs its own actions as `iaj-broker`, `iaj-service (...)`, and what a partner
+# sent as `partner:<code>`: no official may be mistaken for them.
+_SYSTEM_PREFIXES = ("iaj-", "partner")
+
 
 class Official(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,99}$")
     role: str = Field(min_length=1, max_length=60)
     responsible: bool = False
+
+    @model_validator(mode="after")
+    def _not_a_system_name(self) -> Official:
+        if self.name.startswith(_SYSTEM_PREFIXES):
+            raise ValueError(
+                f"names beginning with {' or '.join(map(repr, _SYSTEM_PREFIXES))} are the "
+                "service's own actors in the processing log"
+            )
+        return self
 
 
 class Officials(BaseModel):
