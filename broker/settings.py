@@ -90,6 +90,12 @@ class ServiceSettings(BaseSettings):
     retention_batch_size: int = Field(
         default=100, ge=1, description="Cases deleted per transaction by a retention pass"
     )
+    age_limit_interval_seconds: float = Field(
+        default=3_600.0,
+        gt=0,
+        description="How often the service puts into uitstroom the youths who reached their "
+        "track's age limit (the uitstroom date is the birthday, whenever it is noticed)",
+    )
     consumer_group: str = Field(default=MUNICIPAL_GROUP)
     # Kafka's defaults. The embedded broker re-admits a restarted group member only after its
     # session timed out, so the demo and tests use ~1 s here.

@@ -90,11 +90,14 @@ def focus_list(
         naam = f"{rng.choice(_FIRST)} {surname}"
         track = Track.BIT if rng.random() < 0.15 else Track.IAJ
         oldest = 27 if track is Track.BIT else 22
-        born = today - dt.timedelta(days=rng.randint(12 * 365, oldest * 365))
+        # Past the 12th birthday by more than a month: the letter (up to 30 days ago) is later.
+        born = today - dt.timedelta(days=rng.randint(12 * 366 + 31, oldest * 365))
         if (naam, born) in seen:
             continue
         seen.add((naam, born))
         colour = rng.choices(list(weights), weights=list(weights.values()))[0]
+        if track is Track.BIT:
+            colour = Colour.ROOD  # the BIT track is rood only (policy [[track]])
         family: tuple[FamilyMember, ...] = ()
         if colour is not Colour.GROEN and rng.random() < family_share:
             family = tuple(
@@ -104,8 +107,12 @@ def focus_list(
                 )
                 for _ in range(rng.randint(1, 3))
             )
-        criteria = (Criterion.POLITIECONTACTEN, Criterion.NETWERK_IMPACT_WIJK)
-        if track is Track.BIT:
+        criteria: tuple[Criterion, ...] = (
+            Criterion.POLITIECONTACTEN,
+            Criterion.NETWERK_IMPACT_WIJK,
+        )
+        if track is Track.BIT or colour is Colour.ROOD:
+            # Rood, and the BIT track, need a BIT criterion recorded (policy [[label]]).
             criteria = (Criterion.POLITIECONTACTEN, Criterion.SOCIAAL_AANBOD_GEWEIGERD)
         case = NewCase(
             naam=naam,
@@ -113,6 +120,7 @@ def focus_list(
             district=rng.choice(list(District)),
             track=track,
             criteria=criteria,
+            colour=colour,
             family=family,
             informed_on=today - dt.timedelta(days=rng.randint(1, 30)),
         )
@@ -208,6 +216,7 @@ def write_focus_list_csv(
                 "adres_reden",
                 "gezinsleden",
                 "brief_verstuurd",
+                "kleur",
             ]
         )
         for naam, born in bruto:
@@ -219,6 +228,7 @@ def write_focus_list_csv(
                     "centrum",
                     "iaj",
                     "politiecontacten",
+                    "",
                     "",
                     "",
                     "",
@@ -239,5 +249,6 @@ def write_focus_list_csv(
                     "",
                     ";".join(f"{m.naam}:{m.geboortedatum.isoformat()}" for m in case.family),
                     case.informed_on.isoformat() if case.informed_on else "",
+                    case.colour.value,
                 ]
             )

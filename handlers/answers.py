@@ -175,6 +175,7 @@ async def _process(
         return
     round_row = context.row
     refuse.colour = Colour(round_row.colour)
+    refuse.case_id = round_row.case_id
     refuse.policy = PolicyRef(id=round_row.policy_id, version=round_row.policy_version)
     # The questions of the question set this message replies to, and only those.
     questions = {

@@ -8,20 +8,23 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import func, select
 
-from contracts.enums import Criterion, District, Track
+from contracts.enums import Colour, Criterion, District, Track
 from contracts.messages import utc_now
+from contracts.policy import Policy
 from handlers.db.tables import CaseRow, FamilyMemberRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, UnknownCase
 from handlers.processing_log import log_processing
+from handlers.reasons import check_reason
 
 __all__ = [
-    "AGE_LIMITS",
     "Criterion",
     "FamilyMember",
     "NewCase",
+    "age_limit",
     "age_on",
     "check_age",
+    "check_informed_on",
     "find_same_person",
     "get_case",
     "record_informed",
@@ -29,26 +32,62 @@ __all__ = [
     "validate_new_case",
 ]
 
-# (track) -> first age at which a youth no longer qualifies. IAJ: "tot 23 jaar" (below 23);
-# BIT: "tot en met 27 jaar" (27 still qualifies).
-AGE_LIMITS: dict[Track, int] = {Track.IAJ: 23, Track.BIT: 28}
+# The youngest age at which an informing letter is plausible when the day the youth was put on
+# the focus list is not known (reading: the approach is for youths from 12).
+LETTER_FROM_AGE = 12
 
 
 def age_on(born: dt.date, day: dt.date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-def check_age(born: dt.date, track: Track, today: dt.date) -> None:
+def age_limit(policy: Policy, track: Track) -> int:
+    """The first age `track` no longer takes (the policy's `below_age`): IAJ 23, BIT 28."""
+    return policy.track_rule(track).below_age
+
+
+def check_age(born: dt.date, track: Track, today: dt.date, policy: Policy) -> None:
     """Raise CaseRejected unless a youth born on `born` is within `track`'s age on `today`."""
     if born > today:
         raise CaseRejected("geboortedatum", "the date of birth lies in the future")
     age = age_on(born, today)
-    if age >= AGE_LIMITS[track]:
-        bound = "below 23" if track is Track.IAJ else "up to and including 27"
+    limit = age_limit(policy, track)
+    if age >= limit:
         raise CaseRejected(
             "geboortedatum",
             f"age {age} is outside the {track.value.upper()} track, which takes youths aged "
-            f"{bound}",
+            f"up to and including {limit - 1}",
+        )
+
+
+def _birthday(born: dt.date, age: int) -> dt.date:
+    try:
+        return born.replace(year=born.year + age)
+    except ValueError:  # born on 29 February
+        return dt.date(born.year + age, 3, 1)
+
+
+def check_informed_on(
+    on: dt.date, *, born: dt.date, listed_on: dt.date | None, today: dt.date
+) -> None:
+    """The informing letter is plausible: not in the future, and not before the youth was put
+    on the focus list (or, when that day is not known, not before the 12th birthday)."""
+    if on > today:
+        raise CaseRejected(
+            "informed_on", f"the letter date {on} lies in the future: give the day it was sent"
+        )
+    if listed_on is not None:
+        if on < listed_on:
+            raise CaseRejected(
+                "informed_on",
+                f"the letter date {on} lies before the youth was put on the focus list "
+                f"({listed_on}): a letter is sent after that decision; check both dates",
+            )
+    elif on < _birthday(born, LETTER_FROM_AGE):
+        raise CaseRejected(
+            "informed_on",
+            f"the letter date {on} lies before the youth's {LETTER_FROM_AGE}th birthday: "
+            "check the date (or give the day the youth was put on the focus list)",
         )
 
 
@@ -67,10 +106,14 @@ class NewCase(BaseModel):
     district: District
     track: Track
     criteria: tuple[Criterion, ...] = Field(min_length=1)
+    # The label ("voorlopige kleurcodering") the overleg gave the youth.
+    colour: Colour
     adres: str | None = Field(default=None, max_length=200)
     adres_reden: str | None = Field(default=None, max_length=280)
     family: tuple[FamilyMember, ...] = Field(default=(), max_length=20)
     informed_on: dt.date | None = None
+    # The day the youth was put on the focus list, if known.
+    listed_on: dt.date | None = None
 
     @field_validator("naam", "adres", "adres_reden", mode="before")
     @classmethod
@@ -85,17 +128,49 @@ class NewCase(BaseModel):
             raise ValueError("a reason for an address was given, but no address")
         return self
 
-    def check_age(self, today: dt.date) -> None:
-        check_age(self.geboortedatum, self.track, today)
+    def check(self, policy: Policy, today: dt.date) -> None:
+        """The rules of the policy and of plausibility; CaseRejected names the field."""
+        check_age(self.geboortedatum, self.track, today, policy)
+        for i, member in enumerate(self.family):  # numbered from 0, as validation errors are
+            if member.geboortedatum > today:
+                raise CaseRejected(
+                    f"family.{i}.geboortedatum",
+                    f"the date of birth of family member {i + 1} (in the order given) lies in "
+                    "the future; check it",
+                )
+        refusal = policy.refuses_case(self.track, self.criteria)
+        if refusal is not None:
+            raise CaseRejected("criteria", f"{refusal}; record the criteria the youth meets")
+        refusal = policy.refuses_label(self.track, self.colour, self.criteria)
+        if refusal is not None:
+            raise CaseRejected(
+                "colour", f"{refusal}; record the criterion or choose the label it supports"
+            )
+        if self.family and not policy.label_rule(self.colour).family:
+            raise CaseRejected(
+                "family",
+                f"family members are registered only for a label that involves the family "
+                f"({', '.join(r.colour.value for r in policy.label if r.family)}), "
+                f"not {self.colour.value}: leave them out, or register them after relabelling",
+            )
+        if self.adres is not None:
+            check_reason(self.adres_reden, "adres_reden", policy.adres_reden_min_chars)
+        if self.listed_on is not None:
+            if self.listed_on > today:
+                raise CaseRejected(
+                    "listed_on", f"the focus-list date {self.listed_on} lies in the future"
+                )
+            if self.listed_on < self.geboortedatum:
+                raise CaseRejected(
+                    "listed_on", "the focus-list date lies before the date of birth; check it"
+                )
+        if self.informed_on is not None:
+            check_informed_on(
+                self.informed_on, born=self.geboortedatum, listed_on=self.listed_on, today=today
+            )
 
-    def check_dates(self, today: dt.date) -> None:
-        """Age within the track, and no letter dated in the future (it opens the round gate)."""
-        self.check_age(today)
-        if self.informed_on is not None and self.informed_on > today:
-            raise CaseRejected("informed_on", "the letter date lies in the future")
 
-
-def validate_new_case(data: dict[str, object], today: dt.date) -> NewCase:
+def validate_new_case(data: dict[str, object], today: dt.date, policy: Policy) -> NewCase:
     """Validate raw input into a NewCase, or raise CaseRejected naming the first bad field."""
     try:
         case = NewCase.model_validate(data)
@@ -103,13 +178,15 @@ def validate_new_case(data: dict[str, object], today: dt.date) -> NewCase:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "case"
         raise CaseRejected(field, str(err["msg"])) from None  # input may hold personal data
-    case.check_dates(today)
+    case.check(policy, today)
     return case
 
 
-async def register_case(uow: UnitOfWork, case: NewCase, *, actor: str, today: dt.date) -> str:
+async def register_case(
+    uow: UnitOfWork, case: NewCase, *, actor: str, today: dt.date, policy: Policy
+) -> str:
     """Store a youth of the netto focus list. Returns the case id. Caller commits."""
-    case.check_dates(today)
+    case.check(policy, today)
     case_id = str(uuid.uuid4())
     row = CaseRow(
         id=case_id,
@@ -121,6 +198,8 @@ async def register_case(uow: UnitOfWork, case: NewCase, *, actor: str, today: dt
         adres=case.adres,
         adres_reden=case.adres_reden,
         informed_on=case.informed_on,
+        colour=case.colour.value,
+        listed_on=case.listed_on,
         registered_at=utc_now(),
         registered_by=actor,
         family=[
@@ -134,11 +213,14 @@ async def register_case(uow: UnitOfWork, case: NewCase, *, actor: str, today: dt
 
 
 async def find_same_person(uow: UnitOfWork, case: NewCase) -> str | None:
-    """The id of a case with this youth's name and date of birth, if one is registered."""
+    """The id of a case of this youth (name and date of birth) still in the approach, if one
+    is registered. A case that left (uitstroom) does not count: a youth who returns is
+    registered as a new case, and the old one keeps its own retention clock."""
     found: str | None = await uow.session.scalar(
         select(CaseRow.id)
         .where(CaseRow.naam == case.naam)
         .where(CaseRow.geboortedatum == case.geboortedatum)
+        .where(CaseRow.left_on.is_(None))
         .limit(1)
     )
     return found
@@ -156,10 +238,7 @@ async def record_informed(
 ) -> None:
     """Record the date of the letter informing the youth (and parents). Caller commits."""
     row = await get_case(uow, case_id)
-    if on > today:
-        raise CaseRejected("informed_on", "the letter date lies in the future")
-    if on < row.geboortedatum:
-        raise CaseRejected("informed_on", "the letter date lies before the date of birth")
+    check_informed_on(on, born=row.geboortedatum, listed_on=row.listed_on, today=today)
     first_round = await uow.session.scalar(
         select(func.min(RoundRow.opened_at)).where(RoundRow.case_id == case_id)
     )

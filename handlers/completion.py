@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 
 from sqlalchemy import select, update
 
@@ -30,7 +31,7 @@ from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
 from handlers.states import QuestionStatus, RoundState
 
-__all__ = ["complete_round", "expire_overdue"]
+__all__ = ["build_result", "complete_round", "expire_overdue", "result_message_id"]
 
 _OUTCOME = {
     QuestionStatus.ANSWERED: OutcomeStatus.ANSWERED,
@@ -112,7 +113,25 @@ async def complete_round(
     return True
 
 
-async def build_result(uow: UnitOfWork, round_row: RoundRow, how: Completion) -> RoundResult:
+def result_message_id(round_id: str, revision: int) -> uuid.UUID:
+    """Derived from the round id (and the revision): a rebuilt result keeps the id consumers
+    de-duplicate on. Revision 1 keeps the id results always had."""
+    name = "round_result" if revision == 1 else f"round_result:{revision}"
+    return uuid.uuid5(uuid.UUID(round_id), name)
+
+
+async def build_result(
+    uow: UnitOfWork,
+    round_row: RoundRow,
+    how: Completion,
+    *,
+    revision: int = 1,
+    created_at: dt.datetime | None = None,
+    only: Collection[tuple[str, str, str]] | None = None,
+) -> RoundResult:
+    """The round's result as stored now. A `revision` above 1 (re-published after afschalen)
+    gets its own message id and `created_at` (the moment of re-publishing); `only`, the
+    (partner, key, subject_ref) of the questions to report (the lower label's), else all."""
     questions = (
         await uow.session.scalars(
             select(QuestionRow)
@@ -128,6 +147,8 @@ async def build_result(uow: UnitOfWork, round_row: RoundRow, how: Completion) ->
     }
     per_partner: dict[Partner, list[QuestionOutcome]] = defaultdict(list)
     for q in questions:
+        if only is not None and (q.partner, q.key, q.subject_ref) not in only:
+            continue
         answer = answers.get(q.id)
         per_partner[Partner(q.partner)].append(
             QuestionOutcome(
@@ -145,14 +166,14 @@ async def build_result(uow: UnitOfWork, round_row: RoundRow, how: Completion) ->
         )
     assert round_row.completed_at is not None
     return RoundResult(
-        # Derived from the round id: a rebuilt result keeps the id consumers de-duplicate on.
-        message_id=uuid.uuid5(uuid.UUID(round_row.id), "round_result"),
+        message_id=result_message_id(round_row.id, revision),
         round_id=uuid.UUID(round_row.id),
         correlation_id=uuid.UUID(round_row.correlation_id),
         policy=PolicyRef(id=round_row.policy_id, version=round_row.policy_version),
-        created_at=round_row.completed_at,
+        created_at=created_at or round_row.completed_at,
         case_id=uuid.UUID(round_row.case_id),
         colour=Colour(round_row.colour),
+        revision=revision,
         completion=how,
         opened_at=round_row.opened_at,
         completed_at=round_row.completed_at,

@@ -7,6 +7,7 @@ __all__ = [
     "FocusListMalformed",
     "NotInformed",
     "RoundAlreadyOpen",
+    "RoundNotOpen",
     "ServiceError",
     "UnknownActor",
     "UnknownCase",
@@ -37,6 +38,10 @@ class NotInformed(ServiceError):
 
 class RoundAlreadyOpen(ServiceError):
     """A case has one enrichment round at a time."""
+
+
+class RoundNotOpen(ServiceError):
+    """An action on a round that is no longer open (complete, past its deadline, cancelled)."""
 
 
 class UnknownCase(ServiceError):

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
+from contracts.policy import Policy
 from handlers.cases import NewCase, find_same_person, register_case, validate_new_case
 from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, FocusListMalformed
@@ -24,8 +25,8 @@ __all__ = [
     "parse_focus_list",
 ]
 
-REQUIRED_COLUMNS = ("lijst", "naam", "geboortedatum", "district", "traject", "criteria")
-OPTIONAL_COLUMNS = ("adres", "adres_reden", "gezinsleden", "brief_verstuurd")
+REQUIRED_COLUMNS = ("lijst", "naam", "geboortedatum", "district", "traject", "criteria", "kleur")
+OPTIONAL_COLUMNS = ("adres", "adres_reden", "gezinsleden", "brief_verstuurd", "op_lijst_sinds")
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class _Parsed:
     reason: str | None
 
 
-def parse_focus_list(text: str, today: dt.date) -> list[_Parsed]:
+def parse_focus_list(text: str, today: dt.date, policy: Policy) -> list[_Parsed]:
     """Check the whole file before anything is stored; raise FocusListMalformed if unreadable."""
     # strict: a stray quote is an error, not a field that silently swallows the rows after it.
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), strict=True)
@@ -54,6 +55,13 @@ def parse_focus_list(text: str, today: dt.date) -> list[_Parsed]:
     if not header:
         raise FocusListMalformed("the file is empty; expected a CSV header line")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing == ["kleur"]:
+        # A list written before every youth got a label at registration.
+        raise FocusListMalformed(
+            "missing column kleur: every youth is registered with the label the overleg gave "
+            "(groen, oranje or rood); add a column kleur with it on every netto row "
+            "(bruto rows may leave it empty), then import the file again"
+        )
     if missing:
         raise FocusListMalformed(
             f"missing column(s) {', '.join(missing)}; the header must hold "
@@ -70,13 +78,13 @@ def parse_focus_list(text: str, today: dt.date) -> list[_Parsed]:
     parsed: list[_Parsed] = []
     try:
         for record in reader:
-            parsed.append(_parse_row(reader.line_num, record, today))
+            parsed.append(_parse_row(reader.line_num, record, today, policy))
     except csv.Error as exc:
         raise FocusListMalformed(f"line {reader.line_num}: not valid CSV ({exc})") from None
     return parsed
 
 
-def _parse_row(row: int, record: dict[str, str | None], today: dt.date) -> _Parsed:
+def _parse_row(row: int, record: dict[str, str | None], today: dt.date, policy: Policy) -> _Parsed:
     if None in record or any(v is None for v in record.values()):
         return _Parsed(row, None, "wrong number of fields on this line")
     values = {k: (v or "").strip() for k, v in record.items()}
@@ -93,12 +101,14 @@ def _parse_row(row: int, record: dict[str, str | None], today: dt.date) -> _Pars
             "district": values["district"].lower().replace("-", "_"),
             "track": values["traject"].lower(),
             "criteria": [c.strip() for c in values["criteria"].split(";") if c.strip()],
+            "colour": values["kleur"].lower() or None,
             "adres": values.get("adres") or None,
             "adres_reden": values.get("adres_reden") or None,
             "family": family,
             "informed_on": values.get("brief_verstuurd") or None,
+            "listed_on": values.get("op_lijst_sinds") or None,
         }
-        return _Parsed(row, validate_new_case(data, today), None)
+        return _Parsed(row, validate_new_case(data, today, policy), None)
     except CaseRejected as exc:
         return _Parsed(row, None, f"{exc.field}: {exc.problem}")
 
@@ -117,7 +127,7 @@ def parse_family_member(text: str) -> dict[str, str]:
 
 
 async def import_focus_list(
-    uow: UnitOfWork, text: str, *, actor: str, today: dt.date
+    uow: UnitOfWork, text: str, *, actor: str, today: dt.date, policy: Policy
 ) -> list[RowOutcome]:
     """Take in the valid netto rows in one transaction. Caller commits.
 
@@ -125,7 +135,7 @@ async def import_focus_list(
     not registered again: importing the same list twice must not double the cases.
     """
     outcomes = []
-    for item in parse_focus_list(text, today):
+    for item in parse_focus_list(text, today, policy):
         if item.case is None:
             outcomes.append(RowOutcome(item.row, taken_in=False, reason=item.reason))
             continue
@@ -134,7 +144,7 @@ async def import_focus_list(
             reason = f"already on the netto focus list as case {existing}"
             outcomes.append(RowOutcome(item.row, taken_in=False, reason=reason, case_id=existing))
             continue
-        case_id = await register_case(uow, item.case, actor=actor, today=today)
+        case_id = await register_case(uow, item.case, actor=actor, today=today, policy=policy)
         await uow.session.flush()  # so a repeat further down the file finds this case
         outcomes.append(RowOutcome(item.row, taken_in=True, case_id=case_id))
     return outcomes

@@ -12,7 +12,8 @@ __all__ = ["VIEW_ACTIONS", "log_processing", "log_view"]
 # the retention clock ("5 years after the last processing") ignores these actions.
 CASE_VIEWED = "case_viewed"
 ROUND_VIEWED = "round_viewed"
-VIEW_ACTIONS = frozenset({CASE_VIEWED, ROUND_VIEWED})
+CASE_EXPORTED = "case_exported"  # inzage (AVG art. 15): an access, not a use of the dossier
+VIEW_ACTIONS = frozenset({CASE_VIEWED, ROUND_VIEWED, CASE_EXPORTED})
 
 
 def log_processing(

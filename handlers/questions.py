@@ -8,10 +8,25 @@ from collections.abc import Sequence
 
 from contracts.enums import AnswerShape, Colour, Partner, SubjectRole
 from contracts.messages import Question, QuestionSet, Subject
-from contracts.policy import DetailField, PolicyRef
+from contracts.policy import DetailField, Policy, PolicyRef
 from handlers.db.tables import CaseRow, QuestionRow, RoundRow
 
-__all__ = ["question_set_for", "subjects_for", "to_wire_question"]
+__all__ = ["AddressNeeds", "address_needs", "question_set_for", "subjects_for", "to_wire_question"]
+
+# (partner, key) of the questions that need the youth's address to be answered.
+AddressNeeds = frozenset[tuple[str, str]]
+
+
+def address_needs(policy: Policy, colour: Colour) -> AddressNeeds:
+    """The questions asked at `colour` that the policy marks `needs_address`: only a partner
+    asked one of them gets the youth's address (and its reason), and never in groen."""
+    if colour is Colour.GROEN:
+        return frozenset()
+    return frozenset(
+        (q.partner.value, q.key)
+        for q in policy.asked(colour, subject=SubjectRole.JONGERE)
+        if q.needs_address
+    )
 
 
 def to_wire_question(row: QuestionRow) -> Question:
@@ -26,16 +41,18 @@ def to_wire_question(row: QuestionRow) -> Question:
     )
 
 
-def subjects_for(case: CaseRow, colour: Colour) -> list[Subject]:
-    """The youth, and in oranje/rood the family members: name and date of birth only."""
+def subjects_for(case: CaseRow, colour: Colour, *, with_address: bool = False) -> list[Subject]:
+    """The youth, and in oranje/rood the family members: name and date of birth only. The
+    youth's address and its reason only `with_address`, and never in groen."""
+    send_address = with_address and colour is not Colour.GROEN and case.adres is not None
     subjects = [
         Subject(
             subject_ref="jongere",
             role=SubjectRole.JONGERE,
             naam=case.naam,
             geboortedatum=case.geboortedatum,
-            adres=case.adres,
-            adres_reden=case.adres_reden,
+            adres=case.adres if send_address else None,
+            adres_reden=case.adres_reden if send_address else None,
         )
     ]
     if colour is not Colour.GROEN:
@@ -59,10 +76,13 @@ def question_set_for(
     *,
     message_id: uuid.UUID,
     now: dt.datetime,
+    address_for: AddressNeeds = frozenset(),
 ) -> QuestionSet:
-    """One partner's question set: only the subjects its questions are about."""
+    """One partner's question set: only the subjects its questions are about, and the youth's
+    address only if one of its questions is in `address_for` (see `address_needs()`)."""
     colour = Colour(round_row.colour)
     asked_about = {q.subject_ref for q in questions} | {"jongere"}
+    with_address = any((q.partner, q.key) in address_for for q in questions)
     return QuestionSet(
         message_id=message_id,
         round_id=uuid.UUID(round_row.id),
@@ -72,6 +92,10 @@ def question_set_for(
         partner=partner,
         colour=colour,
         deadline=round_row.deadline,
-        subjects=tuple(s for s in subjects_for(case, colour) if s.subject_ref in asked_about),
+        subjects=tuple(
+            s
+            for s in subjects_for(case, colour, with_address=with_address)
+            if s.subject_ref in asked_about
+        ),
         questions=tuple(to_wire_question(q) for q in questions),
     )

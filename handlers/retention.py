@@ -8,6 +8,11 @@ one: case ids only) and records the purge itself.
 
 The same run keeps the operational tables small: sent outbox messages, inbox entries that no
 redelivery can need any more, and old dead-letter records.
+
+`purge_due` is a whole pass as the service runs it (at start-up and then every
+`retention_interval_seconds`) and `iaj retention purge` once: cases in batches, one
+transaction each, and a `job_runs` row saying what the pass did (`iaj status` shows it).
+Recording uitstroom is in handlers.uitstroom.
 """
 
 from __future__ import annotations
@@ -17,13 +22,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select
 
-from handlers.cases import get_case
 from handlers.db.tables import (
     AnswerRow,
     CaseRow,
     DeadLetterRow,
     FamilyMemberRow,
     InboxRow,
+    JobRunRow,
     LateAnswerRow,
     OutboxRow,
     ProcessingLogRow,
@@ -32,7 +37,6 @@ from handlers.db.tables import (
     RoundRow,
 )
 from handlers.db.uow import UnitOfWork
-from handlers.errors import CaseRejected
 from handlers.processing_log import VIEW_ACTIONS, log_processing
 
 __all__ = [
@@ -40,9 +44,12 @@ __all__ = [
     "AFTER_UITSTROOM",
     "DEAD_LETTERS_KEPT",
     "INBOX_KEPT",
+    "RETENTION_JOB",
+    "PurgeDue",
     "due_for_purge",
+    "last_run",
     "purge",
-    "record_uitstroom",
+    "purge_due",
 ]
 
 AFTER_UITSTROOM = dt.timedelta(days=365)
@@ -54,6 +61,8 @@ OUTBOX_KEPT_AFTER_SENDING = dt.timedelta(days=1)
 INBOX_KEPT = dt.timedelta(days=30)
 # What `iaj status` counts; the bytes themselves stay 7 days on iaj.deadletter.
 DEAD_LETTERS_KEPT = dt.timedelta(days=90)
+# The `job_runs.job` of a retention pass.
+RETENTION_JOB = "retention"
 
 
 @dataclass(frozen=True)
@@ -62,28 +71,17 @@ class PurgeDue:
     why: str
 
 
-async def record_uitstroom(
-    uow: UnitOfWork, case_id: str, on: dt.date, *, actor: str, today: dt.date
-) -> None:
-    """The youth left the approach (and received the uitstroombrief). Caller commits."""
-    case = await get_case(uow, case_id)
-    if case.left_on is not None:
-        # Once: recording it again would restart the year after which the data must go.
-        raise CaseRejected(
-            "left_on",
-            f"the uitstroom was recorded already (on {case.left_on.isoformat()}); it cannot "
-            "be moved, so the retention period cannot restart",
-        )
-    if on > today:
-        raise CaseRejected("left_on", "the uitstroom date lies in the future")
-    if case.informed_on is not None and on < case.informed_on:
-        raise CaseRejected("left_on", "the uitstroom date lies before the informing letter")
-    case.left_on = on
-    log_processing(uow, actor, "uitstroom_recorded", "youth left the approach", case_id=case_id)
+@dataclass(frozen=True)
+class JobRun:
+    finished_at: dt.datetime
+    detail: str
 
 
-async def due_for_purge(uow: UnitOfWork, today: dt.date) -> list[PurgeDue]:
-    """Cases whose retention period is over, with the rule that ended it."""
+async def due_for_purge(
+    uow: UnitOfWork, today: dt.date, *, limit: int | None = None, lock: bool = False
+) -> list[PurgeDue]:
+    """Cases whose retention period is over, with the rule that ended it: at most `limit`.
+    `lock`: for deleting them; a case another pass is deleting at this moment is skipped."""
     last = (
         select(ProcessingLogRow.case_id, func.max(ProcessingLogRow.at).label("last"))
         .where(ProcessingLogRow.case_id.is_not(None))
@@ -93,19 +91,21 @@ async def due_for_purge(uow: UnitOfWork, today: dt.date) -> list[PurgeDue]:
     )
     left_before = today - AFTER_UITSTROOM
     processed_before = dt.datetime.combine(today - AFTER_LAST_PROCESSING, dt.time(), tzinfo=dt.UTC)
-    rows = (
-        await uow.session.execute(
-            select(CaseRow.id, CaseRow.left_on, last.c.last)
-            .outerjoin(last, last.c.case_id == CaseRow.id)
-            .where(
-                or_(
-                    CaseRow.left_on < left_before,
-                    func.coalesce(last.c.last, CaseRow.registered_at) < processed_before,
-                )
+    query = (
+        select(CaseRow.id, CaseRow.left_on, last.c.last)
+        .outerjoin(last, last.c.case_id == CaseRow.id)
+        .where(
+            or_(
+                CaseRow.left_on < left_before,
+                func.coalesce(last.c.last, CaseRow.registered_at) < processed_before,
             )
-            .order_by(CaseRow.id)
         )
-    ).all()
+        .order_by(CaseRow.id)
+        .limit(limit)
+    )
+    if lock:
+        query = query.with_for_update(of=CaseRow, skip_locked=True)
+    rows = (await uow.session.execute(query)).all()
     return [
         PurgeDue(
             case_id,
@@ -123,6 +123,46 @@ async def purge(uow: UnitOfWork, due: list[PurgeDue], *, actor: str, now: dt.dat
     Published messages are also dropped from the outbox a day after they were sent: the
     question sets there carry names, and Kafka (with its own retention) now holds them.
     """
+    await _purge_transport_records(uow, now)
+    await _purge_cases(uow, due, actor=actor)
+    return len(due)
+
+
+async def purge_due(
+    uow: UnitOfWork, *, today: dt.date, now: dt.datetime, actor: str, batch_size: int
+) -> list[PurgeDue]:
+    """A whole retention pass: the old transport records, then every case due on `today`,
+    `batch_size` per transaction, then a `job_runs` row saying how many went. Commits (each
+    batch and the record of the pass); returns the cases deleted."""
+    await _purge_transport_records(uow, now)
+    await uow.commit()
+    deleted: list[PurgeDue] = []
+    while True:
+        batch = await due_for_purge(uow, today, limit=batch_size, lock=True)
+        await _purge_cases(uow, batch, actor=actor)
+        await uow.commit()
+        deleted += batch
+        if len(batch) < batch_size:
+            break
+    uow.session.add(
+        JobRunRow(job=RETENTION_JOB, finished_at=now, detail=f"{len(deleted)} case(s) deleted")
+    )
+    await uow.commit()
+    return deleted
+
+
+async def last_run(uow: UnitOfWork, job: str = RETENTION_JOB) -> JobRun | None:
+    """The latest recorded pass of `job`, if there was one."""
+    row = await uow.session.scalar(
+        select(JobRunRow)
+        .where(JobRunRow.job == job)
+        .order_by(JobRunRow.finished_at.desc(), JobRunRow.id.desc())
+        .limit(1)
+    )
+    return None if row is None else JobRun(row.finished_at, row.detail)
+
+
+async def _purge_transport_records(uow: UnitOfWork, now: dt.datetime) -> None:
     await uow.session.execute(
         delete(OutboxRow).where(OutboxRow.sent_at < now - OUTBOX_KEPT_AFTER_SENDING)
     )
@@ -130,6 +170,9 @@ async def purge(uow: UnitOfWork, due: list[PurgeDue], *, actor: str, now: dt.dat
     await uow.session.execute(
         delete(DeadLetterRow).where(DeadLetterRow.received_at < now - DEAD_LETTERS_KEPT)
     )
+
+
+async def _purge_cases(uow: UnitOfWork, due: list[PurgeDue], *, actor: str) -> None:
     for item in due:
         rounds = select(RoundRow.id).where(RoundRow.case_id == item.case_id)
         round_keys = [r.encode() for r in await uow.session.scalars(rounds)]
@@ -145,4 +188,3 @@ async def purge(uow: UnitOfWork, due: list[PurgeDue], *, actor: str, now: dt.dat
         )
         await uow.session.execute(delete(CaseRow).where(CaseRow.id == item.case_id))
         log_processing(uow, actor, "case_purged", f"retention: {item.why}", case_id=item.case_id)
-    return len(due)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from contracts.enums import Colour, Partner, SubjectRole, Track
+from contracts.enums import Colour, Criterion, Partner, SubjectRole, Track
 from contracts.policy import Policy
 from contracts.topics import message_key, question_topic
 from handlers.cases import check_age, get_case
@@ -19,7 +19,7 @@ from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, NotInformed, RoundAlreadyOpen
 from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
-from handlers.questions import question_set_for
+from handlers.questions import AddressNeeds, address_needs, question_set_for
 from handlers.states import QuestionStatus, RoundState
 
 __all__ = ["OpenRound", "issue_question_sets", "open_round"]
@@ -27,10 +27,13 @@ __all__ = ["OpenRound", "issue_question_sets", "open_round"]
 
 @dataclass(frozen=True)
 class OpenRound:
-    """What opening a round asks for. `command_id` makes a repeated command a no-op."""
+    """What opening a round asks for. `command_id` makes a repeated command a no-op.
+
+    `colour` must be the case's label; None asks the label. A case without a label yet (one
+    registered before labels were kept) gets `colour` as its label."""
 
     case_id: str
-    colour: Colour
+    colour: Colour | None
     actor: str
     round_id: uuid.UUID | None = None
     correlation_id: uuid.UUID | None = None
@@ -61,7 +64,8 @@ async def open_round(
             "left_on", f"the youth left the approach on {case.left_on}: no more rounds"
         )
     # The youth may have outgrown the track since registration: then no more rounds.
-    check_age(case.geboortedatum, Track(case.track), now.date())
+    check_age(case.geboortedatum, Track(case.track), now.date(), policy)
+    colour = _round_colour(policy, case, request.colour)
     already_open = await uow.session.scalar(
         select(RoundRow.id)
         .where(RoundRow.case_id == case.id)
@@ -76,7 +80,7 @@ async def open_round(
     round_row = RoundRow(
         id=round_id,
         case_id=case.id,
-        colour=request.colour.value,
+        colour=colour.value,
         policy_id=policy.id,
         policy_version=policy.version,
         correlation_id=str(request.correlation_id or uuid.uuid4()),
@@ -88,21 +92,55 @@ async def open_round(
     )
     uow.session.add(round_row)
     await uow.session.flush()  # the round first: its questions refer to it
-    questions = list(_questions(policy, case, round_id, request.colour))
+    questions = list(_questions(policy, case, round_id, colour))
     uow.session.add_all(questions)
     await uow.session.flush()  # the unique command id and question keys are checked here
     issue_question_sets(
-        uow, round_row, case, [q for q in questions if q.status == QuestionStatus.OPEN], now
+        uow,
+        round_row,
+        case,
+        [q for q in questions if q.status == QuestionStatus.OPEN],
+        now,
+        actor=request.actor,
+        address_for=address_needs(policy, colour),
     )
     log_processing(
         uow,
         request.actor,
         "round_opened",
-        f"uitvraag {request.colour.value} under policy {policy.id} v{policy.version}",
+        f"uitvraag {colour.value} under policy {policy.id} v{policy.version}",
         case_id=case.id,
         round_id=round_id,
     )
     return round_id, True
+
+
+def _round_colour(policy: Policy, case: CaseRow, asked: Colour | None) -> Colour:
+    """The colour of a new round: the case's label, permitted by its track and criteria."""
+    label = Colour(case.colour) if case.colour is not None else None
+    colour = asked or label
+    if colour is None:
+        raise CaseRejected(
+            "colour", f"case {case.id} has no label yet: give the colour of the round (--colour)"
+        )
+    if label is not None and colour is not label:
+        raise CaseRejected(
+            "colour",
+            f"case {case.id} is labelled {label.value}, and a round asks what its label "
+            f"permits: to ask {colour.value} questions, relabel the case first "
+            f"(`iaj case relabel {case.id} --colour {colour.value} --reason ...`)",
+        )
+    criteria = [Criterion(c) for c in case.criteria]
+    refusal = policy.refuses_label(Track(case.track), colour, criteria)
+    if refusal is not None:
+        raise CaseRejected(
+            "colour",
+            f"no {colour.value} round for case {case.id}: {refusal}; record the criterion "
+            "first, or ask a label the recorded criteria support",
+        )
+    if label is None:
+        case.colour = colour.value  # an old case: its first labelled round sets its label
+    return colour
 
 
 def _questions(
@@ -138,15 +176,25 @@ def issue_question_sets(
     case: CaseRow,
     questions: list[QuestionRow],
     now: dt.datetime,
+    *,
+    actor: str = "iaj-broker",
+    address_for: AddressNeeds = frozenset(),
 ) -> None:
-    """Put one question set per partner in the outbox, and mark the questions issued."""
+    """Put one question set per partner in the outbox, and mark the questions issued.
+
+    Each set discloses the youth's name (and more) to a partner: logged per partner. `actor`
+    is who caused it; follow-up questions (the CJG after a Verwijsindex match) are issued by
+    the service itself. `address_for`: the questions that need the youth's address
+    (`handlers.questions.address_needs(policy, colour)`); without it no address is sent."""
     by_partner: dict[str, list[QuestionRow]] = defaultdict(list)
     for q in questions:
         by_partner[q.partner].append(q)
     for partner_code, rows in by_partner.items():
         message_id = uuid.uuid4()
         partner = Partner(partner_code)
-        message = question_set_for(round_row, case, partner, rows, message_id=message_id, now=now)
+        message = question_set_for(
+            round_row, case, partner, rows, message_id=message_id, now=now, address_for=address_for
+        )
         for q in rows:
             q.question_set_id = str(message_id)
             q.issued_at = now
@@ -157,4 +205,15 @@ def issue_question_sets(
             message_id=str(message_id),
             key=message_key(uuid.UUID(round_row.id)),
             headers={"correlation_id": round_row.correlation_id},
+        )
+        log_processing(
+            uow,
+            actor,
+            "question_set_issued",
+            f"{len(rows)} question(s) at {round_row.colour}, about "
+            f"{', '.join(s.subject_ref for s in message.subjects)}"
+            f"{' with address' if any(s.adres for s in message.subjects) else ''}",
+            case_id=case.id,
+            round_id=round_row.id,
+            partner=partner.value,
         )

@@ -1,4 +1,5 @@
-"""What operations watch: per-partner backlog, round states, the outbox and dead letters.
+"""What operations watch: per-partner backlog, round states, the outbox and dead letters,
+the retention passes, and the cases that left without a recorded uitstroombrief.
 
 Counts and ages only: nothing here reads personal data or answer content.
 """
@@ -15,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from contracts.enums import Partner
 from handlers.db.tables import (
     AnswerRow,
+    CaseRow,
     DeadLetterRow,
     LateAnswerRow,
     OutboxRow,
@@ -23,9 +25,10 @@ from handlers.db.tables import (
     RoundRow,
 )
 from handlers.db.uow import UnitOfWork
+from handlers.retention import last_run
 from handlers.states import QuestionStatus, RoundState
 
-__all__ = ["OutboxStatus", "PartnerStatus", "ServiceStatus", "service_status"]
+__all__ = ["OutboxStatus", "PartnerStatus", "RetentionStatus", "ServiceStatus", "service_status"]
 
 
 @dataclass(frozen=True)
@@ -46,19 +49,35 @@ class OutboxStatus:
 
 
 @dataclass(frozen=True)
+class RetentionStatus:
+    last_at: dt.datetime | None  # the last pass recorded in job_runs; None: never
+    last_detail: str | None  # what it did ("3 case(s) deleted")
+    # When the service's next pass is due: the last + the interval; None: at its next start-up
+    # (there was no pass yet). A pass overdue means the service is not running.
+    next_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class ServiceStatus:
     at: dt.datetime
     partners: tuple[PartnerStatus, ...]
     rounds: Mapping[RoundState, int]
     outbox: OutboxStatus
     dead_letters: Mapping[str, int]  # reason -> count
+    retention: RetentionStatus
+    # Cases that left the approach (uitstroom) with no uitstroombrief recorded: a regisseur
+    # still has to send it (the age-limit uitstroom records none).
+    left_without_uitstroombrief: int
 
     @property
     def dead_letters_total(self) -> int:
         return sum(self.dead_letters.values())
 
 
-async def service_status(uow: UnitOfWork, now: dt.datetime) -> ServiceStatus:
+async def service_status(
+    uow: UnitOfWork, now: dt.datetime, retention_interval: dt.timedelta | None = None
+) -> ServiceStatus:
+    """`retention_interval`: the service's (settings), to say when its next pass is due."""
     session = uow.session
     outstanding = {
         row.partner: (row.n, row.oldest)
@@ -104,6 +123,25 @@ async def service_status(uow: UnitOfWork, now: dt.datetime) -> ServiceStatus:
         rounds={s: states.get(s.value, 0) for s in RoundState},
         outbox=OutboxStatus(unsent=unsent[0], oldest_unsent=_age(now, unsent[1])),
         dead_letters=dict(sorted((await _count_by(uow, DeadLetterRow.reason)).items())),
+        retention=await _retention(uow, retention_interval),
+        left_without_uitstroombrief=await session.scalar(
+            select(func.count())
+            .select_from(CaseRow)
+            .where(CaseRow.left_on.is_not(None))
+            .where(CaseRow.uitstroombrief_on.is_(None))
+        )
+        or 0,
+    )
+
+
+async def _retention(uow: UnitOfWork, interval: dt.timedelta | None) -> RetentionStatus:
+    last = await last_run(uow)
+    if last is None:
+        return RetentionStatus(last_at=None, last_detail=None, next_at=None)
+    return RetentionStatus(
+        last_at=last.finished_at,
+        last_detail=last.detail,
+        next_at=None if interval is None else last.finished_at + interval,
     )
 
 

@@ -1,5 +1,10 @@
 """The core of the adapter: answer a question set. Plain async functions, no Kafka.
 
+Besides question sets, the question topic carries the municipality's `Withdrawal` (drop these
+questions: the round was cancelled, the label lowered, the youth left) and
+`SubjectCorrection` (the youth's name or date of birth was wrong) notices; `receive` hands
+them to the state store.
+
 What happens to one question set, in this order:
 
 1. Decide. Questions the local policy does not permit are set aside; the lookup is asked the
@@ -39,6 +44,8 @@ from contracts import (
     Policy,
     Question,
     QuestionSet,
+    SubjectCorrection,
+    Withdrawal,
     decode,
 )
 from contracts.messages import PartnerAnswer, utc_now
@@ -70,6 +77,8 @@ __all__ = [
 
 class AnsweringStatus(StrEnum):
     ANSWERED = "answered"  # every question answered
+    WITHDRAWN = "withdrawn"  # a withdrawal: the questions it names are dropped, not answered
+    CORRECTED = "corrected"  # a subject correction: pending question sets use the new data
     PARTLY_ANSWERED = "partly_answered"  # some answered, the rest stays open
     UNANSWERED = "unanswered"  # nothing answered (refused, lookup failed); all stays open
     DUPLICATE = "duplicate"  # this message id was seen before: skipped
@@ -95,6 +104,9 @@ class AnsweringOutcome:
     lookup_failure: LookupFailure | None = None
     rejection: Rejection | None = None
     open_questions: tuple[UUID, ...] = ()
+    # A withdrawal: questions dropped, and unsent answers dropped; a correction: sets updated.
+    dropped: tuple[int, int] = (0, 0)
+    corrected_sets: int = 0
 
 
 async def receive(
@@ -115,6 +127,8 @@ async def receive(
     except MalformedMessage as exc:
         rejection = Rejection(exc.reason, exc.detail, _peek_message_id(raw), position)
         return await _reject(store, rejection, at)
+    if isinstance(message, Withdrawal | SubjectCorrection):
+        return await _notice(message, store, position, at)
     if not isinstance(message, QuestionSet):
         detail = f"a {message.type!r} message on a question topic"
         rejection = Rejection(
@@ -235,6 +249,35 @@ def _outcome(qs: QuestionSet, answering: Answering) -> AnsweringOutcome:
         lookup_failure=answering.lookup_failure,
         open_questions=still_open,
     )
+
+
+async def _notice(
+    message: Withdrawal | SubjectCorrection,
+    store: AdapterStore,
+    position: KafkaPosition | None,
+    at: dt.datetime,
+) -> AnsweringOutcome:
+    """A withdrawal drops the questions it names (and an answer queued for nothing else); a
+    subject correction updates the pending question sets of its round. Seen before: a no-op."""
+    if message.partner is not store.partner:
+        detail = (
+            f"addressed to {message.partner.value}; this adapter answers for {store.partner.value}"
+        )
+        rejection = Rejection(
+            RejectionReason.WRONG_PARTNER.value, detail, message.message_id, position
+        )
+        return await _reject(store, rejection, at)
+    if isinstance(message, Withdrawal):
+        dropped = await store.record_withdrawal(message, at)
+        if dropped is None:
+            return AnsweringOutcome(AnsweringStatus.DUPLICATE, None)
+        return AnsweringOutcome(
+            AnsweringStatus.WITHDRAWN, None, dropped=(dropped.questions, dropped.unsent_answers)
+        )
+    updated = await store.record_subject_correction(message, at)
+    if updated is None:
+        return AnsweringOutcome(AnsweringStatus.DUPLICATE, None)
+    return AnsweringOutcome(AnsweringStatus.CORRECTED, None, corrected_sets=updated)
 
 
 async def _reject(store: AdapterStore, rejection: Rejection, at: dt.datetime) -> AnsweringOutcome:

@@ -22,7 +22,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from contracts import Policy
 from contracts.topics import question_topic, refusal_topic
-from partner_adapters.answering import AnsweringOutcome, receive
+from partner_adapters.answering import AnsweringOutcome, AnsweringStatus, receive
 from partner_adapters.delivery import Send, deliver_outbox
 from partner_adapters.kafka_io import consumer_group, make_kafka_broker, sender
 from partner_adapters.loading import load_lookup
@@ -175,6 +175,15 @@ def _log_outcome(outcome: AnsweringOutcome) -> None:
         _log.warning(
             "message %s%s rejected: %s", rejection.message_id or "(no id)", at, rejection.reason
         )
+        return
+    if outcome.status is AnsweringStatus.WITHDRAWN:
+        _log.info(
+            "withdrawal: %d open question(s) dropped, %d unsent answer(s) not sent",
+            *outcome.dropped,
+        )
+        return
+    if outcome.status is AnsweringStatus.CORRECTED:
+        _log.info("subject correction: %d pending question set(s) updated", outcome.corrected_sets)
         return
     _log.info(
         "question set %s: %s (%d answered, %d refused at source, %d open%s)",

@@ -25,8 +25,10 @@ from broker.cli.common import (
     load_settings,
     out,
     print_json,
+    reported_errors,
     run_db,
 )
+from contracts.policy import load_policy
 from handlers.db.uow import UnitOfWork
 from handlers.errors import FocusListMalformed
 from handlers.focus_list import REQUIRED_COLUMNS, RowOutcome, import_focus_list
@@ -67,10 +69,12 @@ def import_(
     except OSError as exc:
         fail(f"{file}: cannot read it: {exc.strerror or exc}")
     today = dt.date.today()
+    with reported_errors():
+        policy = load_policy(settings.policy_file)
 
     async def work(uow: UnitOfWork) -> list[RowOutcome]:
         try:
-            outcomes = await import_focus_list(uow, text, actor=actor, today=today)
+            outcomes = await import_focus_list(uow, text, actor=actor, today=today, policy=policy)
         except FocusListMalformed as exc:
             raise FocusListMalformed(f"{file}: {exc}. Nothing imported.") from None
         await uow.commit()

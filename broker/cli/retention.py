@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import typer
 
@@ -19,7 +18,7 @@ from broker.cli.common import (
 )
 from contracts.messages import utc_now
 from handlers.db.uow import UnitOfWork
-from handlers.retention import PurgeDue, due_for_purge, purge
+from handlers.retention import PurgeDue, due_for_purge, purge_due
 
 __all__ = ["app"]
 
@@ -38,19 +37,27 @@ def purge_(
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
-    """Delete cases past their retention period, with everything about them.
+    """Delete cases past their retention period, with everything about them, now.
 
-    Run it daily (cron or a Kubernetes CronJob); it is safe to run any number of times.
+    `iaj serve` does this itself, at start-up and then every IAJ_RETENTION_INTERVAL_SECONDS;
+    this is for a one-off run (e.g. right after restoring a backup). Same batches
+    (IAJ_RETENTION_BATCH_SIZE cases per transaction), recorded as a pass that `iaj status`
+    shows. Safe to run any number of times.
     """
     settings = load_settings(database_url)
     actor = acting_official(settings, who)
 
     async def work(uow: UnitOfWork) -> list[PurgeDue]:
-        due = await due_for_purge(uow, dt.date.today())
-        if not dry_run:
-            await purge(uow, due, actor=actor, now=utc_now())
-            await uow.commit()
-        return due
+        now = utc_now()
+        if dry_run:
+            return await due_for_purge(uow, now.date())
+        return await purge_due(
+            uow,
+            today=now.date(),
+            now=now,
+            actor=actor,
+            batch_size=settings.retention_batch_size,
+        )
 
     due = run_db(settings, work)
     if as_json:

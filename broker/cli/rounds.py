@@ -24,12 +24,17 @@ from broker.cli.common import (
     run_db,
 )
 from contracts.enums import Colour
-from contracts.messages import utc_now
+from contracts.messages import WithdrawalReason, utc_now
 from contracts.policy import load_policy
+from handlers.db.tables import RoundRow
 from handlers.db.uow import UnitOfWork
+from handlers.errors import RoundNotOpen, UnknownRound
+from handlers.reasons import check_reason
+from handlers.relabel import REASON_MIN_CHARS
 from handlers.round_view import QuestionView, RoundView, round_view
 from handlers.rounds import OpenRound, open_round
-from handlers.states import QuestionStatus
+from handlers.states import QuestionStatus, RoundState
+from handlers.withdrawal import cancel_round
 
 __all__ = ["app", "round_json"]
 
@@ -41,6 +46,7 @@ _STATUS_STYLE = {
     QuestionStatus.ANSWERED: "green",
     QuestionStatus.EXPIRED: "red",
     QuestionStatus.NOT_APPLICABLE: "dim",
+    QuestionStatus.WITHDRAWN: "magenta",
 }
 _COLOUR_STYLE = {Colour.GROEN: "green", Colour.ORANJE: "dark_orange", Colour.ROOD: "red"}
 
@@ -53,12 +59,18 @@ def _root() -> None:
 @app.command("open")
 def open_(
     case_id: Annotated[str, typer.Argument(metavar="CASE", help="The case id.")],
-    colour: Annotated[Colour, typer.Option(help="The provisional colour label.")],
+    colour: Annotated[
+        Colour | None,
+        typer.Option(
+            help="The case's label (the default); another colour is refused: relabel first."
+        ),
+    ] = None,
     who: ActorOpt = None,
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
-    """Open a round: its question sets go to the outbox, which `iaj serve` publishes."""
+    """Open a round at the case's label: its question sets go to the outbox, which `iaj serve`
+    publishes. Refused when the recorded criteria do not support the label."""
     settings = load_settings(database_url)
     actor = acting_official(settings, who)
     with reported_errors():
@@ -92,7 +104,7 @@ def open_(
             ("round ", "bold"),
             view.round_id,
             " · ",
-            (colour.value, _COLOUR_STYLE[colour]),
+            (view.colour.value, _COLOUR_STYLE[view.colour]),
             f" · deadline {view.deadline:%Y-%m-%d %H:%M} UTC",
         ),
         soft_wrap=True,
@@ -133,7 +145,71 @@ def show(
         markup=False,
     )
     out.print(f"refused answers: {view.refusals} · late answers: {view.late_answers}")
+    if view.state is RoundState.CANCELLED:
+        out.print(
+            "[magenta]cancelled[/magenta]: its open questions were withdrawn from the partners; "
+            "answers that still come are recorded as late, their content is not kept"
+        )
+    withdrawn = view.partners_with(QuestionStatus.WITHDRAWN)
+    if withdrawn:
+        out.print(
+            f"withdrawn from: {', '.join(p.value for p in withdrawn)}", soft_wrap=True, markup=False
+        )
     out.print(_table(view))
+
+
+@app.command()
+def cancel(
+    round_id: Annotated[str, typer.Argument(metavar="ROUND", help="The round id.")],
+    reason: Annotated[
+        str, typer.Option(help="Why the round is stopped (a sentence; in the processing log).")
+    ],
+    who: ActorOpt = None,
+    as_json: JsonOpt = False,
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """Stop an open round: partners are told its open questions are withdrawn, the backend
+    gets its result as cancelled, and late answers are not kept."""
+    settings = load_settings(database_url)
+    actor = acting_official(settings, who)
+    with reported_errors():
+        why = check_reason(reason, "reason", REASON_MIN_CHARS)
+
+    async def work(uow: UnitOfWork) -> RoundView:
+        row = await uow.session.get(RoundRow, round_id, with_for_update=True)
+        if row is None:
+            raise UnknownRound(f"no round {round_id!r}; `iaj case list` shows the cases")
+        if not await cancel_round(
+            uow, row, reason=WithdrawalReason.ROUND_CANCELLED, why=why, actor=actor, now=utc_now()
+        ):
+            raise RoundNotOpen(
+                f"round {row.id} is {row.state}, not open: there is nothing left to cancel"
+            )
+        view = await round_view(uow, round_id, actor=None)  # the cancel is logged already
+        await uow.commit()
+        return view
+
+    view = run_db(settings, work)
+    told = view.partners_with(QuestionStatus.WITHDRAWN)
+    withdrawn = {
+        p.value: sum(1 for q in qs if q.status is QuestionStatus.WITHDRAWN)
+        for p, qs in view.by_partner().items()
+        if p in told
+    }
+    if as_json:
+        print_json({"round_id": view.round_id, "state": view.state, "withdrawn": withdrawn})
+        return
+    out.print(f"[magenta]round {view.round_id} cancelled[/magenta]", soft_wrap=True)
+    out.print(
+        "withdrawn: "
+        + (", ".join(f"{p} ({n})" for p, n in withdrawn.items()) or "nothing was pending"),
+        soft_wrap=True,
+        markup=False,
+    )
+    out.print(
+        "[dim]the running service (iaj serve) tells the partners and publishes the "
+        "cancelled result[/dim]"
+    )
 
 
 def round_json(view: RoundView) -> dict[str, Any]:

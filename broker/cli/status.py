@@ -14,6 +14,7 @@ from broker.cli.common import (
     DatabaseUrlOpt,
     JsonOpt,
     human_age,
+    iso,
     load_settings,
     out,
     print_json,
@@ -28,17 +29,21 @@ __all__ = ["app", "status", "status_json"]
 
 
 def status(as_json: JsonOpt = False, database_url: DatabaseUrlOpt = None) -> None:
-    """What operations watch: partners' backlog, rounds, the outbox, dead letters.
+    """What operations watch: partners' backlog, rounds, the outbox, dead letters, retention.
 
     Per partner: open questions in open rounds ("open") and how long the oldest waits,
     answers accepted, refused and late, messages dead-lettered ("dead"). Then rounds per
-    state, the unsent outbox rows and the dead letters per reason.
+    state, the unsent outbox rows and the dead letters per reason; the service's last
+    retention pass and when the next is due; the cases that left without a recorded
+    uitstroombrief.
     """
+    settings = load_settings(database_url)
+    interval = dt.timedelta(seconds=settings.retention_interval_seconds)
 
     async def work(uow: UnitOfWork) -> ServiceStatus:
-        return await service_status(uow, utc_now())
+        return await service_status(uow, utc_now(), retention_interval=interval)
 
-    report = run_db(load_settings(database_url), work)
+    report = run_db(settings, work)
     if as_json:
         print_json(status_json(report))
         return
@@ -61,6 +66,49 @@ def status(as_json: JsonOpt = False, database_url: DatabaseUrlOpt = None) -> Non
             f" ({reasons})" if reasons else "",
         )
     )
+    retention = report.retention
+    if retention.last_at is None:
+        last = Text("none yet", "yellow")
+    else:
+        last = Text(f"{_minute(retention.last_at)} ({retention.last_detail})")
+    out.print(
+        Text.assemble(
+            ("retention: ", "bold"),
+            "last ",
+            last,
+            ", next ",
+            _next_pass(report),
+        )
+    )
+    unsent_letters = report.left_without_uitstroombrief
+    out.print(
+        Text.assemble(
+            ("uitstroom without uitstroombrief: ", "bold"),
+            (str(unsent_letters), "yellow" if unsent_letters else "green"),
+            " (send it, then: iaj case uitstroombrief CASE --date YYYY-MM-DD)"
+            if unsent_letters
+            else "",
+        )
+    )
+
+
+# A pass takes a while (batches); only a pass this long past its time means none is running.
+_OVERDUE_AFTER = dt.timedelta(hours=1)
+
+
+def _minute(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _next_pass(report: ServiceStatus) -> Text:
+    due = report.retention.next_at
+    if due is None:
+        return Text("at the service's start-up")
+    if report.at - due > _OVERDUE_AFTER:
+        return Text(f"{_minute(due)}, overdue: is `iaj serve` running?", "red")
+    if due <= report.at:
+        return Text("now")
+    return Text(_minute(due))
 
 
 def status_json(report: ServiceStatus) -> dict[str, Any]:
@@ -85,6 +133,14 @@ def status_json(report: ServiceStatus) -> dict[str, Any]:
             "oldest_unsent_seconds": _seconds(report.outbox.oldest_unsent),
         },
         "dead_letters": {"total": report.dead_letters_total, "by_reason": report.dead_letters},
+        "retention": {
+            "last_at": iso(report.retention.last_at),
+            "last_detail": report.retention.last_detail,
+            "next_at": iso(report.retention.next_at),
+            # no pass recorded yet: the service runs one when it starts
+            "next_at_start_up": report.retention.next_at is None,
+        },
+        "left_without_uitstroombrief": report.left_without_uitstroombrief,
     }
 
 

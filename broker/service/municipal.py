@@ -46,8 +46,10 @@ from handlers.db.faults import is_transient, log_retry
 from handlers.db.migrate import upgrade
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery
-from handlers.retention import due_for_purge, purge
+from handlers.officials import Officials, load_officials
+from handlers.retention import purge_due
 from handlers.rounds import OpenRound, open_round
+from handlers.uitstroom import leave_at_age_limit
 
 __all__ = ["MunicipalService"]
 
@@ -56,6 +58,8 @@ log = logging.getLogger(__name__)
 
 # Who deletes, in the processing log: the service itself, on the convenant's schedule.
 RETENTION_ACTOR = "iaj-service (retention)"
+# Who records the uitstroom of a youth who outgrew the track's age limit.
+AGE_LIMIT_ACTOR = "iaj-service (age limit)"
 
 
 class MunicipalService(ConsumingService):
@@ -67,6 +71,16 @@ class MunicipalService(ConsumingService):
         self.security = settings.kafka_security()
         # Read once: a key added or removed takes effect at the next start.
         self.partner_keys = load_partner_keys(settings.partner_keys_dir)
+        # Who may request commands on iaj.commands (their `requested_by`). Read once, like
+        # the keys. Without a file the service runs, but carries out no command.
+        self.officials: Officials | None = None
+        if settings.officials_file is None:
+            log.error(
+                "no officials file (IAJ_OFFICIALS_FILE): every command on iaj.commands will "
+                "be rejected"
+            )
+        else:
+            self.officials = load_officials(settings.officials_file)
         if not self.partner_keys:
             log.error(
                 "no partner signing keys (IAJ_PARTNER_KEYS_DIR): every answer will be refused"
@@ -103,7 +117,13 @@ class MunicipalService(ConsumingService):
 
     async def _on_command(self, uow: UnitOfWork, body: bytes, delivery: Delivery) -> None:
         report = await handle_command(
-            uow, body, delivery, self.policy, deadline=self.settings.round_deadline, now=utc_now()
+            uow,
+            body,
+            delivery,
+            self.policy,
+            officials=self.officials,
+            deadline=self.settings.round_deadline,
+            now=utc_now(),
         )
         COMMANDS.labels(report.outcome).inc()
 
@@ -147,6 +167,14 @@ class MunicipalService(ConsumingService):
                     "retention pass", self.purge_now, self.settings.retention_interval_seconds
                 ),
                 name="retention-watch",
+            ),
+            asyncio.create_task(
+                self._periodically(
+                    "age-limit pass",
+                    self.age_limit_now,
+                    self.settings.age_limit_interval_seconds,
+                ),
+                name="age-limit-watch",
             ),
         ]
         await self.broker.start()
@@ -229,12 +257,31 @@ class MunicipalService(ConsumingService):
         return await self._transact(self._purge)
 
     async def _purge(self, uow: UnitOfWork) -> list[str]:
-        due = await due_for_purge(uow, utc_now().date())
-        await purge(uow, due, actor=RETENTION_ACTOR, now=utc_now())
+        now = utc_now()
+        deleted = await purge_due(
+            uow,
+            today=now.date(),
+            now=now,
+            actor=RETENTION_ACTOR,
+            batch_size=self.settings.retention_batch_size,
+        )
+        log.info("retention pass: %d case(s) deleted", len(deleted))
+        return [item.case_id for item in deleted]
+
+    async def age_limit_now(self) -> list[str]:
+        """Put into uitstroom the youths who reached their track's age limit
+        (handlers.uitstroom), cancelling their open rounds. Returns the case ids."""
+        return await self._transact(self._age_limit)
+
+    async def _age_limit(self, uow: UnitOfWork) -> list[str]:
+        now = utc_now()
+        left = await leave_at_age_limit(
+            uow, self.policy, actor=AGE_LIMIT_ACTOR, today=now.date(), now=now
+        )
         await uow.commit()
-        if due:
-            log.info("retention: %d case(s) deleted", len(due))
-        return [item.case_id for item in due]
+        if left:
+            log.info("age limit: %d case(s) put into uitstroom", len(left))
+        return left
 
     async def _periodically(
         self, name: str, work: Callable[[], Awaitable[object]], interval: float

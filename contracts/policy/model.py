@@ -81,6 +81,9 @@ class PolicyQuestion(BaseModel):
             raise ValueError("`detail_fields` names a field twice")
         if self.subject is SubjectRole.GEZINSLID and Colour.GROEN in self.shapes:
             raise ValueError("family members are only asked about in oranje and rood, not groen")
+        if self.needs_address and self.after is not None:
+            # A follow-up is issued when an answer arrives, from the round alone (reading).
+            raise ValueError("a question asked `after` another cannot have `needs_address`")
         if self.needs_address and Colour.GROEN in self.shapes:
             raise ValueError("an address is never sent in groen: `needs_address` with groen")
         return self

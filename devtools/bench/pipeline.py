@@ -60,7 +60,11 @@ async def register_cases(service: MunicipalService, youths: Sequence[SyntheticYo
     for start in range(0, len(youths), 250):
         async with UnitOfWork(service.sessions) as uow:
             for youth in youths[start : start + 250]:
-                ids.append(await register_case(uow, youth.case, actor=_ACTOR, today=today))
+                ids.append(
+                    await register_case(
+                        uow, youth.case, actor=_ACTOR, today=today, policy=service.policy
+                    )
+                )
             await uow.commit()
     return ids
 

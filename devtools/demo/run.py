@@ -167,7 +167,9 @@ async def _import(service: MunicipalService, inputs: DemoInputs, today: dt.date)
     """The CSV through the same path as `iaj focuslist import`, in one transaction."""
     text = inputs.focus_list_csv.read_text(encoding="utf-8")
     async with UnitOfWork(service.sessions) as uow:
-        outcomes = await import_focus_list(uow, text, actor=ACTOR, today=today)
+        outcomes = await import_focus_list(
+            uow, text, actor=ACTOR, today=today, policy=service.policy
+        )
         await uow.commit()
     refused = tuple((o.row, o.reason or "not taken in") for o in outcomes if not o.taken_in)
     return ImportReport(len(outcomes), len(outcomes) - len(refused), refused)

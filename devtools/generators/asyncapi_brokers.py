@@ -18,16 +18,39 @@ from faststream.kafka import KafkaBroker
 from faststream.security import SASLScram512
 
 from contracts.messages import (
+    CancelRoundCommand,
     OpenRoundCommand,
     PartnerAnswer,
     QuestionSet,
     RefusalNotice,
+    RelabelCommand,
     RoundResult,
+    SubjectCorrection,
+    Withdrawal,
 )
 from contracts.topics import COMMANDS, DEADLETTER, RESULTS
 from kafka_access.principals import MUNICIPAL_GROUP
 
-__all__ = ["PARTNER_PARAMETER", "municipal_broker", "partner_broker"]
+__all__ = [
+    "COMMAND_MODELS",
+    "PARTNER_PARAMETER",
+    "QUESTION_TOPIC_MODELS",
+    "municipal_broker",
+    "partner_broker",
+]
+
+# What the question topic carries: question sets, and the notices about them.
+QuestionTopicMessage = QuestionSet | Withdrawal | SubjectCorrection
+QUESTION_TOPIC_MODELS = (QuestionSet, Withdrawal, SubjectCorrection)
+# What the municipal backend may send on iaj.commands.
+Command = OpenRoundCommand | RelabelCommand | CancelRoundCommand
+COMMAND_MODELS = (OpenRoundCommand, RelabelCommand, CancelRoundCommand)
+_QUESTIONS_TOO = (
+    " The same topic carries `withdrawal` notices (these questions are no longer asked: the "
+    "round was cancelled, the label lowered, the youth left or was erased; drop them, an "
+    "answer to them is refused as `late`) and `subject_correction` notices (the youth's "
+    "name, date of birth or address this partner was sent was wrong: use the corrected data)."
+)
 
 PARTNER_PARAMETER = "{partner}"
 QUESTIONS = f"iaj.questions.{PARTNER_PARAMETER}"
@@ -64,7 +87,7 @@ def _doc_broker(description: str) -> KafkaBroker:
 
 
 def _subscribe(
-    broker: KafkaBroker, topic: str, model: type[Any], *, group: str, title: str, description: str
+    broker: KafkaBroker, topic: str, model: Any, *, group: str, title: str, description: str
 ) -> None:
     async def handler(body: Any) -> None:
         await _document_only(body)
@@ -91,17 +114,21 @@ def municipal_broker() -> KafkaBroker:
     _subscribe(
         broker,
         COMMANDS,
-        OpenRoundCommand,
+        Command,
         group=MUNICIPAL_GROUP,
         title="commands",
-        description="Open-round commands from the municipal backend; `message_id` is the "
-        "command id, so a command sent twice opens one round.",
+        description="Commands of the municipal backend: open a round (`open_round`), relabel "
+        "a case (`relabel_case`: op- of afschalen), cancel a round (`cancel_round`). "
+        "`message_id` is the command id, so a command sent twice is carried out once. "
+        "`requested_by` must be an official of the service's officials file; a command that "
+        "cannot be carried out goes to iaj.deadletter with reason `command_rejected`.",
     )
     broker.publisher(
         QUESTIONS,
-        schema=QuestionSet,
+        schema=QuestionTopicMessage,
         title="questions",
-        description="The questions of one round for one partner, scoped to the youth's label.",
+        description="The questions of one round for one partner, scoped to the youth's label."
+        + _QUESTIONS_TOO,
     )
     broker.publisher(
         REFUSALS,
@@ -131,12 +158,12 @@ def partner_broker() -> KafkaBroker:
     _subscribe(
         broker,
         QUESTIONS,
-        QuestionSet,
+        QuestionTopicMessage,
         group=_PARTNER_GROUP,
         title="questions",
         description="The questions of one round for this partner. Answer each question at "
         "most once, in exactly the shape it was asked with (`contracts.check_answer`); a "
-        "question set read after its `deadline` is not answered.",
+        "question set read after its `deadline` is not answered." + _QUESTIONS_TOO,
     )
     _subscribe(
         broker,

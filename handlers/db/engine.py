@@ -31,6 +31,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted content is overwritten with zeros, not left in free pages of the file: an
+    # erasure or a purge must not leave a name behind (handlers.rights.erasure).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

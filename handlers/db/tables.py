@@ -128,6 +128,9 @@ class RoundRow(Base):
     deadline: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     opened_by: Mapped[str] = mapped_column(String(100))
+    # The revision of the round's published result: 1 at completion, one more each time it is
+    # re-published scoped to a lower label (afschalen, handlers.relabel).
+    result_revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class QuestionRow(Base):

@@ -96,6 +96,31 @@ CREATE TABLE IF NOT EXISTS municipal_refusals (
     explanation TEXT NOT NULL
 );
 
+-- The municipality's withdrawals (a round cancelled, a label lowered, a youth who left or
+-- was erased): the withdrawn questions are deleted from `questions`, an unsent answer to
+-- nothing but them from `outbox`. The notice's id makes a re-read a no-op. No personal data.
+CREATE TABLE IF NOT EXISTS withdrawals (
+    message_id TEXT PRIMARY KEY,
+    at         TEXT NOT NULL,
+    round_id   TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    questions  INTEGER NOT NULL,
+    dropped    INTEGER NOT NULL,
+    unsent     INTEGER NOT NULL
+);
+
+-- The municipality's corrections of a subject's data (AVG art. 16 and 19): which round,
+-- which subject, which fields, and how many pending question sets were updated. The
+-- corrected data itself goes into `subjects` only, where the question sets keep it.
+CREATE TABLE IF NOT EXISTS subject_corrections (
+    message_id  TEXT PRIMARY KEY,
+    at          TEXT NOT NULL,
+    round_id    TEXT NOT NULL,
+    subject_ref TEXT NOT NULL,
+    corrected   TEXT NOT NULL,
+    sets        INTEGER NOT NULL
+);
+
 -- Answers decided but not yet confirmed sent. The payload is cleared once sent.
 CREATE TABLE IF NOT EXISTS outbox (
     message_id      TEXT PRIMARY KEY,

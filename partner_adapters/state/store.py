@@ -15,12 +15,21 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import NamedTuple, Self
 from uuid import UUID
 
 import aiosqlite
 
-from contracts import Partner, QuestionSet, RefusalNotice
+from contracts import (
+    AnswerItem,
+    Partner,
+    PartnerAnswer,
+    QuestionSet,
+    RefusalNotice,
+    SubjectCorrection,
+    Withdrawal,
+    decode,
+)
 from partner_adapters.errors import WrongStateFile
 from partner_adapters.state import reads, writes
 from partner_adapters.state.codec import ts
@@ -34,7 +43,7 @@ from partner_adapters.state.records import (
 )
 from partner_adapters.state.schema import SCHEMA, SCHEMA_VERSION
 
-__all__ = ["AdapterStore"]
+__all__ = ["AdapterStore", "Dropped"]
 
 
 class AdapterStore:
@@ -208,6 +217,88 @@ class AdapterStore:
             )
             return cursor.rowcount == 1
 
+    async def record_withdrawal(self, notice: Withdrawal, at: dt.datetime) -> Dropped | None:
+        """Drop the withdrawn questions that are still open, and an unsent answer that answers
+        nothing but withdrawn questions, so they are never answered or sent. Names and dates
+        of birth go with them (no open question about the person is left). None when the
+        notice was handled before.
+
+        An unsent answer that also answers questions still asked is sent as it is: the
+        municipality records its withdrawn items as late and keeps nothing of them."""
+        withdrawn = {str(q) for q in notice.question_ids}
+        round_id = str(notice.round_id)
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO withdrawals (message_id, at, round_id, reason, questions, "
+                "dropped, unsent) VALUES (?, ?, ?, ?, ?, 0, 0)",
+                (str(notice.message_id), ts(at), round_id, notice.reason.value, len(withdrawn)),
+            )
+            if cursor.rowcount != 1:
+                return None
+            dropped = 0
+            for question_id in sorted(withdrawn):
+                cursor = await db.execute(
+                    "DELETE FROM questions WHERE question_id = ? AND status = 'open' AND "
+                    "question_set_id IN (SELECT message_id FROM question_sets WHERE round_id = ?)",
+                    (question_id, round_id),
+                )
+                dropped += cursor.rowcount
+            unsent = 0
+            for entry in await reads.unsent(db):
+                if str(entry.round_id) != round_id:
+                    continue
+                answered = {str(item.question_id) for item in _answer_items(entry.payload)}
+                if answered and answered <= withdrawn:
+                    await db.execute(
+                        "DELETE FROM outbox WHERE message_id = ?", (str(entry.message_id),)
+                    )
+                    unsent += 1
+            await db.execute(
+                "UPDATE withdrawals SET dropped = ?, unsent = ? WHERE message_id = ?",
+                (dropped, unsent, str(notice.message_id)),
+            )
+            await writes.purge_personal_data(db, at)
+        return Dropped(dropped, unsent)
+
+    async def record_subject_correction(
+        self, correction: SubjectCorrection, at: dt.datetime
+    ) -> int | None:
+        """Put the corrected name or date of birth into this round's pending question sets,
+        so a later lookup or a manual answer uses it. Returns the number of question sets
+        updated; None when the correction was handled before. The adapter keeps no address,
+        so a corrected address changes nothing here."""
+        subject = correction.subject
+        fields = {"naam": subject.naam, "geboortedatum": subject.geboortedatum.isoformat()}
+        changed = [f for f in correction.corrected if f in fields]
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO subject_corrections (message_id, at, round_id, "
+                "subject_ref, corrected, sets) VALUES (?, ?, ?, ?, ?, 0)",
+                (
+                    str(correction.message_id),
+                    ts(at),
+                    str(correction.round_id),
+                    subject.subject_ref,
+                    ",".join(correction.corrected),
+                ),
+            )
+            if cursor.rowcount != 1:
+                return None
+            updated = 0
+            if changed:
+                cursor = await db.execute(
+                    f"UPDATE subjects SET {', '.join(f'{f} = ?' for f in changed)} "
+                    "WHERE subject_ref = ? AND question_set_id IN "
+                    "(SELECT message_id FROM question_sets WHERE round_id = ?)",
+                    (*(fields[f] for f in changed), subject.subject_ref, str(correction.round_id)),
+                )
+                updated = cursor.rowcount
+            await db.execute(
+                "UPDATE subject_corrections SET sets = ? WHERE message_id = ?",
+                (updated, str(correction.message_id)),
+            )
+        return updated
+
     async def mark_sent(self, message_id: UUID, at: dt.datetime) -> None:
         """The answer is on the topic: forget its content, keep that it was sent."""
         async with self._transaction() as db:
@@ -243,6 +334,18 @@ class AdapterStore:
 
 class _NoLongerOpen(Exception):
     pass
+
+
+class Dropped(NamedTuple):
+    """What a withdrawal removed: open questions, and unsent answers."""
+
+    questions: int
+    unsent_answers: int
+
+
+def _answer_items(payload: bytes) -> tuple[AnswerItem, ...]:
+    message = decode(payload)
+    return message.answers if isinstance(message, PartnerAnswer) else ()
 
 
 def _prepare_file(path: Path) -> None:

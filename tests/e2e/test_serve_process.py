@@ -88,6 +88,8 @@ async def test_sigterm_stops_the_service_gracefully_and_a_restart_loses_nothing(
             "iaj",
             "--criterium",
             "politiecontacten",
+            "--colour",
+            "groen",
             "--brief-verstuurd",
             dt.date.today().isoformat(),
             "--json",

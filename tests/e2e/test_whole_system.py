@@ -29,26 +29,34 @@ from tests.integration.broker.service.partners import read_topic
 
 pytestmark = pytest.mark.e2e
 
-# Known to every reference partner (partner_adapters/reference/cast.py); invented people.
-SEM = NewCase(
-    naam="Sem Testbeek",
-    geboortedatum=dt.date(2008, 3, 14),
-    district=District.SCHALKWIJK,
-    track=Track.IAJ,
-    criteria=(Criterion.POLITIECONTACTEN,),
-    family=(
+
+def _sem(colour: Colour) -> NewCase:
+    """Known to every reference partner (partner_adapters/reference/cast.py); invented people.
+    Labelled `colour`, with the criteria it needs; the family only where the label has one."""
+    family = (
         FamilyMember(naam="Noor Testbeek", geboortedatum=dt.date(1981, 5, 30)),
         FamilyMember(naam="Bram Testbeek", geboortedatum=dt.date(1979, 9, 9)),
-    ),
-    informed_on=dt.date.today() - dt.timedelta(days=3),
-)
+    )
+    bit = (Criterion.GEDRAG_GECONTINUEERD,) if colour is Colour.ROOD else ()
+    return NewCase(
+        naam="Sem Testbeek",
+        geboortedatum=dt.date(2008, 3, 14),
+        district=District.SCHALKWIJK,
+        track=Track.IAJ,
+        criteria=(Criterion.POLITIECONTACTEN, *bit),
+        colour=colour,
+        family=() if colour is Colour.GROEN else family,
+        informed_on=dt.date.today() - dt.timedelta(days=3),
+    )
 
 
 async def _open(stack: EmbeddedStack, colour: Colour) -> str:
     service = stack.service
     assert service is not None
     async with UnitOfWork(service.sessions) as uow:
-        case_id = await register_case(uow, SEM, actor="test", today=dt.date.today())
+        case_id = await register_case(
+            uow, _sem(colour), actor="test", today=dt.date.today(), policy=service.policy
+        )
         await uow.commit()
     return await service.open_round(OpenRound(case_id=case_id, colour=colour, actor="test"))
 

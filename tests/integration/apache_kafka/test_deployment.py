@@ -39,7 +39,7 @@ pytestmark = pytest.mark.integration
 _KNOWN_TO_ALL = CAST[0]
 
 
-def _youth(number: int) -> NewCase:
+def _youth(number: int, colour: Colour) -> NewCase:
     """An invented youth. Number 0 is known to every reference partner, with a 'ja' to every
     question, so every dependent question is asked too; the others are unknown ('nee')."""
     known = number == 0
@@ -50,7 +50,10 @@ def _youth(number: int) -> NewCase:
         else dt.date(2008, 1, 1) + dt.timedelta(days=number),
         district=District.SCHALKWIJK,
         track=Track.IAJ,
-        criteria=(Criterion.POLITIECONTACTEN,),
+        criteria=(Criterion.POLITIECONTACTEN, Criterion.GEDRAG_GECONTINUEERD)
+        if colour is Colour.ROOD
+        else (Criterion.POLITIECONTACTEN,),
+        colour=colour,
         informed_on=dt.date.today() - dt.timedelta(days=3),
     )
 
@@ -65,7 +68,9 @@ async def _open(stack: EmbeddedStack, number: int, colour: Colour) -> str:
     service = stack.service
     assert service is not None
     async with UnitOfWork(service.sessions) as uow:
-        case_id = await register_case(uow, _youth(number), actor="test", today=dt.date.today())
+        case_id = await register_case(
+            uow, _youth(number, colour), actor="test", today=dt.date.today(), policy=service.policy
+        )
         await uow.commit()
     return await service.open_round(OpenRound(case_id=case_id, colour=colour, actor="test"))
 

@@ -37,7 +37,13 @@ Sessions = async_sessionmaker[AsyncSession]
 
 async def _open_round(sessions: Sessions, colour: Colour) -> str:
     async with UnitOfWork(sessions) as uow:
-        case_id = await register_case(uow, synthetic_case(), actor="test", today=NOW.date())
+        case_id = await register_case(
+            uow,
+            synthetic_case(colour=colour),
+            actor="test",
+            today=NOW.date(),
+            policy=haarlem_policy(),
+        )
         round_id, _ = await open_round(
             uow,
             haarlem_policy(),

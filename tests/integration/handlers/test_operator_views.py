@@ -53,11 +53,14 @@ async def open_oranje_round(sessions: async_sessionmaker[AsyncSession]) -> str:
         district=District.OOST,
         track=Track.IAJ,
         criteria=(Criterion.POLITIECONTACTEN,),
+        colour=Colour.ORANJE,
         family=(FamilyMember(naam="Wim Overzicht", geboortedatum=dt.date(1979, 3, 3)),),
         informed_on=dt.date(2025, 6, 1),
     )
     async with UnitOfWork(sessions) as uow:
-        case_id = await register_case(uow, case, actor="test", today=NOW.date())
+        case_id = await register_case(
+            uow, case, actor="test", today=NOW.date(), policy=haarlem_policy()
+        )
         round_id, _ = await open_round(
             uow,
             haarlem_policy(),

@@ -20,9 +20,9 @@ from handlers.retention import (
     INBOX_KEPT,
     due_for_purge,
     purge,
-    record_uitstroom,
 )
 from handlers.rounds import OpenRound, open_round
+from handlers.uitstroom import record_uitstroom
 from tests.integration.broker.service.dbcheck import all_text
 
 pytestmark = pytest.mark.integration
@@ -40,11 +40,12 @@ async def _case_with_round(
         district=District.NOORD,
         track=Track.IAJ,
         criteria=(Criterion.POLITIECONTACTEN,),
+        colour=Colour.ORANJE,
         family=(FamilyMember(naam=f"Ouder van {naam}", geboortedatum=dt.date(1980, 1, 1)),),
         informed_on=opened.date() - dt.timedelta(days=1),
     )
     async with UnitOfWork(sessions) as uow:
-        case_id = await register_case(uow, case, actor="test", today=TODAY)
+        case_id = await register_case(uow, case, actor="test", today=TODAY, policy=haarlem_policy())
         await open_round(
             uow,
             haarlem_policy(),

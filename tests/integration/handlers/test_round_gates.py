@@ -30,11 +30,12 @@ async def _case(sessions: async_sessionmaker[AsyncSession], born: dt.date, **ext
             "district": District.OOST,
             "track": Track.IAJ,
             "criteria": [Criterion.ZORGSIGNALEN_GEZIN],
+            "colour": Colour.GROEN,
             **extra,
         }
     )
     async with UnitOfWork(sessions) as uow:
-        case_id = await register_case(uow, case, actor="test", today=TODAY)
+        case_id = await register_case(uow, case, actor="test", today=TODAY, policy=haarlem_policy())
         await uow.commit()
     return case_id
 
@@ -100,5 +101,5 @@ async def test_the_letter_cannot_be_dated_after_a_round_it_allowed(
     async with UnitOfWork(sessions) as uow:
         with pytest.raises(CaseRejected, match="cannot be dated later"):
             await record_informed(uow, case_id, TODAY, actor="test", today=TODAY)
-        with pytest.raises(CaseRejected, match="before the date of birth"):
+        with pytest.raises(CaseRejected, match="before the youth's 12th birthday"):
             await record_informed(uow, case_id, dt.date(1990, 1, 1), actor="test", today=TODAY)

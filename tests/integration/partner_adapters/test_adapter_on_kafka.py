@@ -19,6 +19,8 @@ from contracts import (
     AnswerShape,
     Colour,
     Partner,
+    Withdrawal,
+    WithdrawalReason,
     YesNo,
     check_answer,
     encode,
@@ -284,3 +286,45 @@ async def test_a_local_failure_reads_the_question_set_again_instead_of_skipping_
 
     assert attempts == 2
     assert answer.in_reply_to == qs.message_id
+
+
+async def test_a_withdrawal_on_the_question_topic_drops_the_pending_set(
+    kafka_bootstrap: str, make_settings: MakeSettings
+) -> None:
+    """A cancelled round: the municipality's `withdrawal` follows the question set on the same
+    topic and partition; the running adapter drops the set, so it is never answered."""
+    qs = question_set(PARTNER, Colour.ORANJE)
+    notice = Withdrawal(
+        round_id=qs.round_id,
+        correlation_id=qs.correlation_id,
+        policy=qs.policy,
+        partner=PARTNER,
+        question_ids=tuple(q.question_id for q in qs.questions),
+        reason=WithdrawalReason.ROUND_CANCELLED,
+    )
+    down = FlakyLookup(failures=1_000_000)  # the partner's system is down: the set stays open
+    async with (
+        answer_reader(kafka_bootstrap, PARTNER) as reader,
+        running_adapter(make_settings(), lookup=down) as runtime,
+    ):
+        await publish(kafka_bootstrap, PARTNER, qs)
+        await _until(lambda: any(o.question_set_id == qs.message_id for o in runtime.outcomes))
+        assert runtime.store is not None
+        assert len(await runtime.store.open_questions(qs.created_at)) == len(qs.questions)
+
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                question_topic(PARTNER), encode(notice), key=message_key(notice.round_id)
+            )
+        finally:
+            await producer.stop()
+        await _until(lambda: any(o.status is AnsweringStatus.WITHDRAWN for o in runtime.outcomes))
+        (withdrawn,) = [o for o in runtime.outcomes if o.status is AnsweringStatus.WITHDRAWN]
+        assert withdrawn.dropped == (len(qs.questions), 0)
+        assert await runtime.store.open_questions(qs.created_at) == []
+        assert await runtime.store.pending_question_sets(qs.created_at) == []
+        await reader.settle()
+
+    assert reader._replies(qs.message_id) == []

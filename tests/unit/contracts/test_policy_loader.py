@@ -209,3 +209,31 @@ def test_header_error_names_its_line() -> None:
 def test_missing_header_field() -> None:
     message = refused(HEADER.replace("version = 1\n", "") + VALID)
     assert message == "p.toml: policy header: version: Field required"
+
+
+def test_an_address_is_never_needed_in_groen() -> None:
+    message = refused(
+        HEADER + entry(shapes='{ groen = "ja_nee", rood = "ja_nee" }', needs_address="true")
+    )
+    assert message.startswith("p.toml:7: question 'bekend': ")
+    assert "an address is never sent in groen" in message
+
+
+def test_a_follow_up_question_cannot_need_the_address() -> None:
+    follow_up = entry(
+        "cjg",
+        "bekend",
+        shapes='{ rood = "ja_nee" }',
+        after='{ partner = "riec", key = "bekend", answer = "ja" }',
+        needs_address="true",
+    )
+    message = refused(HEADER + entry() + follow_up)
+    assert message.startswith("p.toml:14: question 'bekend': ")
+    assert "cannot have `needs_address`" in message
+
+
+def test_tracks_and_labels_are_each_declared_once() -> None:
+    with pytest.raises(PolicyError, match=r"exactly one \[\[track\]\]"):
+        load_policy_text(HEADER + VALID + TRAILER.replace('track = "bit"', 'track = "iaj"'))
+    with pytest.raises(PolicyError, match=r"exactly one \[\[label\]\]"):
+        load_policy_text(HEADER + VALID + TRAILER.replace('colour = "groen"', 'colour = "rood"'))

@@ -13,7 +13,17 @@ from contracts.wire import REQUIRED_ON_WIRE
 
 SCHEMAS_DIR = Path(contracts.__file__).parent / "schemas"
 SCHEMAS = wire_schemas()
-ENVELOPES = ["QuestionSet", "PartnerAnswer", "RefusalNotice", "RoundResult", "OpenRoundCommand"]
+ENVELOPES = [
+    "QuestionSet",
+    "Withdrawal",
+    "SubjectCorrection",
+    "PartnerAnswer",
+    "RefusalNotice",
+    "RoundResult",
+    "OpenRoundCommand",
+    "RelabelCommand",
+    "CancelRoundCommand",
+]
 
 
 def test_every_wire_message_has_a_schema() -> None:

@@ -80,15 +80,26 @@ def new_case(
     born: dt.date | None = None,
     track: Track = Track.IAJ,
     informed_on: dt.date | None = TODAY - dt.timedelta(days=7),
-    family: int = 2,
+    colour: Colour | None = None,
+    family: int | None = None,
 ) -> NewCase:
-    """An invented youth: 17 unless `born` says otherwise, informed a week ago by default."""
+    """An invented youth: 17 unless `born` says otherwise, informed a week ago by default.
+
+    The label is groen (rood on the BIT track) unless `colour` says otherwise; the criteria
+    are those the label needs; two family members when the label involves the family."""
+    label = colour or (Colour.ROOD if track is Track.BIT else Colour.GROEN)
+    criteria = [Criterion.POLITIECONTACTEN]
+    if label is Colour.ROOD or track is Track.BIT:
+        criteria.append(Criterion.GEDRAG_GECONTINUEERD)
+    if family is None:
+        family = 2 if POLICY.label_rule(label).family else 0
     return NewCase(
         naam="Ravi Verzonnenhuis",
         geboortedatum=born or dt.date(TODAY.year - 17, 5, 20),
         district=District.NOORD,
         track=track,
-        criteria=(Criterion.POLITIECONTACTEN,),
+        criteria=tuple(criteria),
+        colour=label,
         family=tuple(
             FamilyMember(naam=f"Gezinslid Verzonnenhuis {i}", geboortedatum=dt.date(1979 + i, 2, 3))
             for i in range(1, family + 1)
@@ -101,7 +112,9 @@ async def register(
     sessions: Sessions, case: NewCase | None = None, *, today: dt.date = TODAY
 ) -> str:
     async with UnitOfWork(sessions) as uow:
-        case_id = await register_case(uow, case or new_case(), actor=ACTOR, today=today)
+        case_id = await register_case(
+            uow, case or new_case(), actor=ACTOR, today=today, policy=POLICY
+        )
         await uow.commit()
     return case_id
 
@@ -109,7 +122,7 @@ async def register(
 async def open_round_for(
     sessions: Sessions,
     case_id: str,
-    colour: Colour = Colour.GROEN,
+    colour: Colour | None = None,
     *,
     now: dt.datetime = NOW,
     command_id: str | None = None,
@@ -129,8 +142,9 @@ async def open_round_for(
 async def new_round(
     sessions: Sessions, colour: Colour = Colour.GROEN, *, now: dt.datetime = NOW
 ) -> str:
-    """A registered, informed youth with a round opened at `now`."""
-    return await open_round_for(sessions, await register(sessions), colour, now=now)
+    """A registered, informed youth labelled `colour`, with a round opened at `now`."""
+    case_id = await register(sessions, new_case(colour=colour))
+    return await open_round_for(sessions, case_id, colour, now=now)
 
 
 async def outbox(sessions: Sessions, topic: str | None = None) -> list[OutboxRow]:

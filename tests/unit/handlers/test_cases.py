@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.policy import haarlem_policy
 from handlers.cases import (
     NewCase,
     age_on,
@@ -29,6 +30,9 @@ from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, UnknownCase
 
 TODAY = dt.date(2025, 6, 15)
+POLICY = haarlem_policy()
+# The BIT track is rood only, with a BIT criterion.
+BIT = {"track": "bit", "criteria": ["sociaal_aanbod_geweigerd"], "colour": "rood"}
 
 
 def raw_case(**changes: Any) -> dict[str, object]:
@@ -38,14 +42,17 @@ def raw_case(**changes: Any) -> dict[str, object]:
         "district": "oost",
         "track": "iaj",
         "criteria": ["politiecontacten"],
+        "colour": "groen",
     }
+    if changes.get("track") == "bit":
+        data.update(BIT)
     data.update(changes)
     return data
 
 
 def rejected(**changes: Any) -> CaseRejected:
     with pytest.raises(CaseRejected) as caught:
-        validate_new_case(raw_case(**changes), TODAY)
+        validate_new_case(raw_case(**changes), TODAY, POLICY)
     return caught.value
 
 
@@ -57,7 +64,7 @@ def rejected(**changes: Any) -> CaseRejected:
     ],
 )
 def test_the_last_day_of_the_track_is_accepted(track: str, born: str, age: int) -> None:
-    case = validate_new_case(raw_case(track=track, geboortedatum=born), TODAY)
+    case = validate_new_case(raw_case(track=track, geboortedatum=born), TODAY, POLICY)
     assert (case.track.value, age_on(case.geboortedatum, TODAY)) == (track, age)
 
 
@@ -77,7 +84,7 @@ def test_the_birthday_that_leaves_the_track_is_refused(track: str, born: str, ag
 
 def test_bit_takes_a_youth_that_iaj_refuses() -> None:
     assert rejected(track="iaj", geboortedatum="2000-01-01").field == "geboortedatum"
-    assert validate_new_case(raw_case(track="bit", geboortedatum="2000-01-01"), TODAY)
+    assert validate_new_case(raw_case(track="bit", geboortedatum="2000-01-01"), TODAY, POLICY)
 
 
 def test_a_date_of_birth_in_the_future_is_refused() -> None:
@@ -98,7 +105,7 @@ def test_a_reason_without_an_address_is_refused() -> None:
 
 def test_an_address_with_its_reason_is_kept() -> None:
     case = validate_new_case(
-        raw_case(adres="Fictiefstraat 1", adres_reden="partner zoekt op adres"), TODAY
+        raw_case(adres="Fictiefstraat 1", adres_reden="partner zoekt op adres"), TODAY, POLICY
     )
     assert (case.adres, case.adres_reden) == ("Fictiefstraat 1", "partner zoekt op adres")
 
@@ -116,7 +123,7 @@ def test_criteria_are_required(criteria: list[str] | None) -> None:
     else:
         data["criteria"] = criteria
     with pytest.raises(CaseRejected) as caught:
-        validate_new_case(data, TODAY)
+        validate_new_case(data, TODAY, POLICY)
     assert caught.value.field == "criteria"
 
 
@@ -137,7 +144,9 @@ def test_the_error_does_not_echo_the_input() -> None:
 
 
 def test_a_family_member_needs_a_valid_date_of_birth() -> None:
-    error = rejected(family=[{"naam": "Mo Verzinsel", "geboortedatum": "gisteren"}])
+    error = rejected(
+        colour="oranje", family=[{"naam": "Mo Verzinsel", "geboortedatum": "gisteren"}]
+    )
     assert error.field == "family.0.geboortedatum"
 
 
@@ -150,15 +159,17 @@ async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSes
 
 
 def _case() -> NewCase:
-    data = raw_case(family=[{"naam": "Mo Verzinsel", "geboortedatum": "1980-02-02"}])
-    return validate_new_case(data, TODAY)
+    data = raw_case(
+        colour="oranje", family=[{"naam": "Mo Verzinsel", "geboortedatum": "1980-02-02"}]
+    )
+    return validate_new_case(data, TODAY, POLICY)
 
 
 async def test_registering_stores_the_case_and_logs_the_processing(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with UnitOfWork(sessions) as uow:
-        case_id = await register_case(uow, _case(), actor="regisseur", today=TODAY)
+        case_id = await register_case(uow, _case(), actor="regisseur", today=TODAY, policy=POLICY)
         await uow.commit()
     async with UnitOfWork(sessions) as uow:
         row = await get_case(uow, case_id)
@@ -174,7 +185,7 @@ async def test_a_case_that_was_not_committed_leaves_nothing(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with UnitOfWork(sessions) as uow:
-        await register_case(uow, _case(), actor="regisseur", today=TODAY)
+        await register_case(uow, _case(), actor="regisseur", today=TODAY, policy=POLICY)
     async with UnitOfWork(sessions) as uow:
         assert await uow.session.scalar(select(func.count()).select_from(CaseRow)) == 0
 
@@ -183,7 +194,7 @@ async def test_the_letter_date_is_recorded_but_not_in_the_future(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with UnitOfWork(sessions) as uow:
-        case_id = await register_case(uow, _case(), actor="regisseur", today=TODAY)
+        case_id = await register_case(uow, _case(), actor="regisseur", today=TODAY, policy=POLICY)
         await uow.commit()
     async with UnitOfWork(sessions) as uow:
         with pytest.raises(CaseRejected, match="future"):

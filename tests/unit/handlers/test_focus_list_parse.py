@@ -6,21 +6,24 @@ import datetime as dt
 
 import pytest
 
+from contracts.policy import haarlem_policy
 from handlers.errors import FocusListMalformed
 from handlers.focus_list import parse_family_member, parse_focus_list
 
 TODAY = dt.date(2025, 6, 15)
-HEADER = "lijst,naam,geboortedatum,district,traject,criteria,adres,adres_reden,gezinsleden"
+POLICY = haarlem_policy()
+HEADER = "lijst,naam,geboortedatum,district,traject,criteria,adres,adres_reden,gezinsleden,kleur"
 
 
 def parse(*lines: str) -> list[tuple[int, bool, str | None]]:
     return [
-        (p.row, p.case is not None, p.reason) for p in parse_focus_list("\n".join(lines), TODAY)
+        (p.row, p.case is not None, p.reason)
+        for p in parse_focus_list("\n".join(lines), TODAY, POLICY)
     ]
 
 
 def test_a_byte_order_mark_before_the_header_is_ignored() -> None:
-    rows = parse("\ufeff" + HEADER, "netto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,")
+    rows = parse("\ufeff" + HEADER, "netto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen")
     assert rows == [(2, True, None)]
 
 
@@ -28,8 +31,8 @@ def test_a_stray_quote_makes_the_file_unreadable_instead_of_swallowing_rows() ->
     with pytest.raises(FocusListMalformed, match="not valid CSV"):
         parse(
             HEADER,
-            'netto,"Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,',
-            "netto,Bo Proef,2010-01-01,oost,iaj,politiecontacten,,,",
+            'netto,"Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen',
+            "netto,Bo Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen",
         )
 
 
@@ -40,7 +43,7 @@ def test_a_column_named_twice_makes_the_file_unreadable() -> None:
 
 def test_a_file_without_header_does_not_echo_its_first_row() -> None:
     with pytest.raises(FocusListMalformed) as caught:
-        parse("netto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,")
+        parse("netto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen")
     assert "Ada" not in str(caught.value)
     assert "missing column" in str(caught.value)
 
@@ -48,11 +51,11 @@ def test_a_file_without_header_does_not_echo_its_first_row() -> None:
 def test_rows_are_refused_by_number_and_reason_only() -> None:
     rows = parse(
         HEADER,
-        "bruto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,",
-        "netto,Bo Proef,1990-01-01,oost,iaj,politiecontacten,,,",
-        "netto,Cas Proef,2010-01-01,oost,iaj,politiecontacten,,,Moeder zonder datum",
+        "bruto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen",
+        "netto,Bo Proef,1990-01-01,oost,iaj,politiecontacten,,,,groen",
+        "netto,Cas Proef,2010-01-01,oost,iaj,politiecontacten,,,Moeder zonder datum,oranje",
         "netto,Dex Proef,2010-01-01",
-        "reserve,Eef Proef,2010-01-01,oost,iaj,politiecontacten,,,",
+        "reserve,Eef Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen",
     )
     assert [(row, taken) for row, taken, _ in rows] == [(i, False) for i in range(2, 7)]
     reasons = " ".join(reason or "" for *_, reason in rows)
@@ -65,3 +68,38 @@ def test_a_family_member_is_name_colon_date() -> None:
         "naam": "Mo: Proef",
         "geboortedatum": "1980-02-02",
     }
+
+
+def test_a_list_without_the_kleur_column_says_to_add_it() -> None:
+    old_header = HEADER.removesuffix(",kleur")
+    with pytest.raises(FocusListMalformed) as caught:
+        parse(old_header, "netto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,")
+    assert "missing column kleur" in str(caught.value)
+    assert "groen, oranje or rood" in str(caught.value)
+    assert "Ada" not in str(caught.value)
+
+
+def test_the_label_and_the_focus_list_date_are_read_and_checked() -> None:
+    header = HEADER + ",op_lijst_sinds,brief_verstuurd"
+    (taken,) = parse_focus_list(
+        f"{header}\nnetto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,,oranje,"
+        "2025-05-01,2025-05-02",
+        TODAY,
+        POLICY,
+    )
+    assert taken.case is not None
+    assert (taken.case.colour.value, taken.case.listed_on) == ("oranje", dt.date(2025, 5, 1))
+    rows = parse(
+        header,
+        # a letter before the youth was put on the list
+        "netto,Bo Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen,2025-05-01,2025-04-30",
+        # rood without a BIT criterion
+        "netto,Cas Proef,2010-01-01,oost,iaj,politiecontacten,,,,rood,,",
+        # no label
+        "netto,Dex Proef,2010-01-01,oost,iaj,politiecontacten,,,,,,",
+    )
+    assert [(taken, reason.split(":")[0]) for _, taken, reason in rows if reason] == [
+        (False, "informed_on"),
+        (False, "colour"),
+        (False, "colour"),
+    ]

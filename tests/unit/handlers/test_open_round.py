@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from contracts.enums import Colour, SubjectRole, Track
 from contracts.topics import message_key, question_topic
-from handlers.cases import AGE_LIMITS
+from handlers.cases import age_limit
 from handlers.completion import expire_overdue
 from handlers.db.tables import ProcessingLogRow, QuestionRow
 from handlers.db.uow import OUTBOX_WRITTEN, UnitOfWork
 from handlers.errors import CaseRejected, NotInformed, RoundAlreadyOpen, UnknownCase
-from handlers.retention import record_uitstroom
 from handlers.rounds import OpenRound, open_round
 from handlers.states import QuestionStatus, RoundState
+from handlers.uitstroom import record_uitstroom
 from tests.unit.handlers.builders import (
     ACTOR,
     DEADLINE,
@@ -81,16 +81,21 @@ async def test_a_round_stores_its_questions_and_queues_one_question_set_per_part
 
     async with sessions() as session:
         log = (await session.scalars(select(ProcessingLogRow))).all()
-    assert [(entry.action, entry.round_id) for entry in log if entry.round_id] == [
-        ("round_opened", round_id)
-    ]
+    assert {(entry.action, entry.round_id) for entry in log if entry.round_id} == {
+        ("round_opened", round_id),
+        ("question_set_issued", round_id),
+    }
+    # One disclosure entry per partner a question set went to.
+    assert sorted(e.partner or "" for e in log if e.action == "question_set_issued") == sorted(
+        qs.partner.value for qs in sets
+    )
 
 
 async def test_oranje_names_the_family_only_to_the_partners_asked_about_them(
     sessions: Sessions,
 ) -> None:
     round_id = await open_round_for(
-        sessions, await register(sessions, new_case(family=2)), Colour.ORANJE
+        sessions, await register(sessions, new_case(colour=Colour.ORANJE)), Colour.ORANJE
     )
 
     about_family = {a.partner for a in POLICY.asked(Colour.ORANJE, subject=SubjectRole.GEZINSLID)}
@@ -121,7 +126,7 @@ async def test_no_round_before_the_letter_and_nothing_is_written(sessions: Sessi
 async def test_the_age_gate_is_checked_on_the_day_the_round_opens(
     sessions: Sessions, track: Track
 ) -> None:
-    limit = AGE_LIMITS[track]
+    limit = age_limit(POLICY, track)
     # Registered a month ago, when both were within the track; today one reaches the limit.
     registered_on = TODAY - dt.timedelta(days=30)
     outgrown = TODAY.replace(year=TODAY.year - limit)  # the limit's birthday is today
@@ -198,7 +203,7 @@ async def test_the_same_command_opens_one_round(sessions: Sessions) -> None:
 
 
 async def test_a_round_is_written_only_when_committed(sessions: Sessions) -> None:
-    case_id = await register(sessions)
+    case_id = await register(sessions, new_case(colour=Colour.ROOD))
     request = OpenRound(case_id=case_id, colour=Colour.ROOD, actor=ACTOR)
     before = await snapshot(sessions)
     async with UnitOfWork(sessions) as uow:

@@ -24,7 +24,7 @@ from handlers.db.engine import make_engine
 pytestmark = pytest.mark.integration
 
 TODAY = dt.date.today()
-HEADER = "lijst,naam,geboortedatum,district,traject,criteria,adres,adres_reden,gezinsleden"
+HEADER = "lijst,naam,geboortedatum,district,traject,criteria,adres,adres_reden,gezinsleden,kleur"
 
 
 def born(age: int) -> str:
@@ -50,19 +50,19 @@ NETTO = ("Anouk Meetlatje", "Bilal Proefrijtje", "Carmen Oefenkaartje")
 def focus_list() -> str:
     rows = [
         HEADER,
-        f"netto,{NETTO[0]},{born(16)},schalkwijk,iaj,politiecontacten,,,",
+        f"netto,{NETTO[0]},{born(16)},schalkwijk,iaj,politiecontacten,,,,groen",
         f"bruto,{HIDDEN['bruto']},{born(17)},oost,iaj,politiecontacten,"
-        f"{HIDDEN['bruto_address']},buurtwerk,{HIDDEN['bruto_family']}:1980-01-01",
+        f"{HIDDEN['bruto_address']},buurtwerk,{HIDDEN['bruto_family']}:1980-01-01,",
         f"netto,{NETTO[1]},{born(25)},noord,bit,sociaal_aanbod_geweigerd,,,Moeder Proefrijtje:"
-        "1975-05-05",
-        f"netto,{HIDDEN['too_old']},{born(23)},centrum,iaj,politiecontacten,,,",
-        f"netto,{HIDDEN['bad_district']},{born(15)},amsterdam,iaj,politiecontacten,,,",
+        "1975-05-05,rood",
+        f"netto,{HIDDEN['too_old']},{born(23)},centrum,iaj,politiecontacten,,,,groen",
+        f"netto,{HIDDEN['bad_district']},{born(15)},amsterdam,iaj,politiecontacten,,,,groen",
         f"netto,{HIDDEN['address_no_reason']},{born(18)},oost,iaj,politiecontacten,"
-        f"{HIDDEN['address_of_refused']},,",
+        f"{HIDDEN['address_of_refused']},,,oranje",
         f"netto,{HIDDEN['bad_family']},{born(18)},oost,iaj,politiecontacten,,,"
-        f"{HIDDEN['bad_family']} Senior:gisteren",
+        f"{HIDDEN['bad_family']} Senior:gisteren,oranje",
         f"netto,{HIDDEN['short_row']},{born(18)}",
-        f"netto,{NETTO[2]},{born(20)},Zuid-West,iaj,politiecontacten;zorgsignalen_gezin,,,",
+        f"netto,{NETTO[2]},{born(20)},Zuid-West,iaj,politiecontacten;zorgsignalen_gezin,,,,groen",
     ]
     return "\n".join(rows) + "\n"
 

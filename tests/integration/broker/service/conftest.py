@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from broker.service.kafka_admin import create_topics
 from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
-from contracts.enums import District, Track
+from contracts.enums import Colour, District, Track
 from contracts.topics import all_topics
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 from handlers.db.uow import UnitOfWork
@@ -63,13 +63,23 @@ async def service(settings: ServiceSettings) -> AsyncIterator[MunicipalService]:
         yield svc
 
 
-def synthetic_case(family: int = 2, informed: bool = True) -> NewCase:
+def synthetic_case(
+    family: int | None = None, informed: bool = True, colour: Colour = Colour.GROEN
+) -> NewCase:
+    """An invented youth labelled `colour`, with the criteria the label needs; two family
+    members unless groen (which has none) or `family` says otherwise."""
+    if family is None:
+        family = 0 if colour is Colour.GROEN else 2
+    criteria = [Criterion.POLITIECONTACTEN, Criterion.NETWERK_IMPACT_WIJK]
+    if colour is Colour.ROOD:
+        criteria.append(Criterion.GEDRAG_GECONTINUEERD)
     return NewCase(
         naam="Sem Testbeek",
         geboortedatum=dt.date(TODAY.year - 17, 3, 14),
         district=District.SCHALKWIJK,
         track=Track.IAJ,
-        criteria=(Criterion.POLITIECONTACTEN, Criterion.NETWERK_IMPACT_WIJK),
+        criteria=tuple(criteria),
+        colour=colour,
         family=tuple(
             FamilyMember(naam=f"Gezinslid Testbeek {i}", geboortedatum=dt.date(1980 + i, 1, 1))
             for i in range(1, family + 1)
@@ -78,8 +88,16 @@ def synthetic_case(family: int = 2, informed: bool = True) -> NewCase:
     )
 
 
-async def add_case(service: MunicipalService, case: NewCase | None = None) -> str:
+async def add_case(
+    service: MunicipalService, case: NewCase | None = None, *, colour: Colour = Colour.GROEN
+) -> str:
     async with UnitOfWork(service.sessions) as uow:
-        case_id = await register_case(uow, case or synthetic_case(), actor="test", today=TODAY)
+        case_id = await register_case(
+            uow,
+            case or synthetic_case(colour=colour),
+            actor="test",
+            today=TODAY,
+            policy=service.policy,
+        )
         await uow.commit()
     return case_id

@@ -61,7 +61,7 @@ async def test_a_restart_before_the_offset_commit_does_not_double_count(
     """Every answer is delivered again to a service whose consumer never committed an offset
     (as after a crash between the database commit and the offset commit): nothing changes."""
     async with MunicipalService(settings) as first:
-        case_id = await add_case(first)
+        case_id = await add_case(first, colour=Colour.ORANJE)
         await first.open_round(OpenRound(case_id=case_id, colour=Colour.ORANJE, actor="test"))
         async with FakePartners(clean_kafka) as partners:
             wave = set(first.policy.partners(Colour.ORANJE)) - {Partner.CJG}

@@ -27,7 +27,7 @@ def _partners(sets: list[QuestionSet]) -> set[Partner]:
 async def test_full_round_publishes_one_label_scoped_result(
     service: MunicipalService, clean_kafka: str, colour: Colour
 ) -> None:
-    case_id = await add_case(service)
+    case_id = await add_case(service, colour=colour)
     round_id = await service.open_round(OpenRound(case_id=case_id, colour=colour, actor="test"))
     first_wave = set(POLICY.partners(colour)) - {Partner.CJG}
 

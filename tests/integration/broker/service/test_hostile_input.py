@@ -304,7 +304,7 @@ async def test_answers_the_round_cannot_take_are_refused_once_per_message(
     hostile: Hostile, clean_kafka: str
 ) -> None:
     service, mark = hostile.service, hostile.markers.new
-    case_id = await add_case(service)
+    case_id = await add_case(service, colour=Colour.ROOD)
     round_id = uuid.UUID(
         await service.open_round(OpenRound(case_id=case_id, colour=Colour.ROOD, actor="test"))
     )

@@ -62,8 +62,8 @@ async def test_two_instances_in_one_group_complete_every_round_exactly_once(
     await upgrade(first.engine)
     async with first, second:
         for i in range(ROUNDS):
-            case_id = await add_case(first)
             colour = Colour.ORANJE if i % 3 == 0 else Colour.GROEN
+            case_id = await add_case(first, colour=colour)
             # Opened on both: both relays publish, side by side.
             await (first, second)[i % 2].open_round(
                 OpenRound(case_id=case_id, colour=colour, actor="test")

@@ -25,7 +25,7 @@ from sqlalchemy import update
 from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner, YesNo
-from contracts.messages import OpenRoundCommand, utc_now
+from contracts.messages import CancelRoundCommand, OpenRoundCommand, utc_now
 from contracts.topics import COMMANDS, DEADLETTER, answer_topic, message_key
 from contracts.wire import encode
 from handlers.cases import NewCase
@@ -221,3 +221,44 @@ async def test_an_answer_published_through_the_test_broker_is_taken(
     await service.broker.publish(signed(encode(answer_to(swt))), topic=answer_topic(Partner.SWT))
 
     assert len(await all_rows(service.sessions, AnswerRow)) == len(swt.questions)
+
+
+async def test_a_cancel_command_of_an_official_cancels_and_one_of_a_stranger_is_dead_lettered(
+    service: MunicipalService,
+) -> None:
+    round_id = await _open_round(service)
+    log = _Log()
+
+    def cancel(requested_by: str) -> bytes:
+        return encode(
+            CancelRoundCommand(
+                correlation_id=uuid.uuid4(),
+                round_id=uuid.UUID(round_id),
+                requested_by=requested_by,
+                reason="De jongere blijkt al in een ander traject te zitten.",
+            )
+        )
+
+    await _consume(service, [log.record(COMMANDS, cancel("onbekende.ambtenaar"))])
+    (letter,) = await all_rows(service.sessions, DeadLetterRow)
+    assert (letter.reason, letter.topic) == ("command_rejected", COMMANDS)
+    assert "not an official" in letter.detail
+    assert "onbekende.ambtenaar" not in letter.detail
+    assert (await all_rows(service.sessions, RoundRow))[0].state == RoundState.OPEN
+
+    await _consume(service, [log.record(COMMANDS, cancel(ACTOR))])
+    (round_row,) = await all_rows(service.sessions, RoundRow)
+    assert round_row.state == RoundState.CANCELLED
+    (result,) = await results(service.sessions, round_id)
+    assert result.completion.value == "cancelled"
+
+
+async def test_without_an_officials_file_the_service_carries_out_no_command(
+    service: MunicipalService, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = service.settings.model_copy(update={"officials_file": None})
+    with caplog.at_level("ERROR", logger="broker.service.municipal"):
+        bare = MunicipalService(settings, POLICY)
+    await bare.engine.dispose()
+    assert bare.officials is None
+    assert "IAJ_OFFICIALS_FILE" in caplog.text

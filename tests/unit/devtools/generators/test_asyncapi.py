@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from broker.service.faststream_app import build_app
@@ -15,7 +16,12 @@ from broker.settings import ServiceSettings
 from contracts import messages
 from contracts.enums import Partner
 from devtools.generators.asyncapi import ASYNCAPI_DIR, ASYNCAPI_DOCUMENTS, asyncapi_document
-from devtools.generators.asyncapi_brokers import municipal_broker, partner_broker
+from devtools.generators.asyncapi_brokers import (
+    COMMAND_MODELS,
+    QUESTION_TOPIC_MODELS,
+    municipal_broker,
+    partner_broker,
+)
 from devtools.generators.contracts_command import app as contracts_app
 from devtools.generators.kafka_acls import Operation, ResourceType, acl_plan
 from kafka_access.principals import MUNICIPAL, partner_user
@@ -96,29 +102,37 @@ def test_partner_topics_are_one_channel_with_the_partner_as_parameter() -> None:
 
 
 @pytest.mark.parametrize(
-    ("document", "channel", "model"),
+    ("document", "channel", "models"),
     [
-        (PARTNER_DOC, "questions", messages.QuestionSet),
-        (PARTNER_DOC, "answers", messages.PartnerAnswer),
-        (PARTNER_DOC, "refusals", messages.RefusalNotice),
-        (MUNICIPAL_DOC, "answers", messages.PartnerAnswer),
-        (MUNICIPAL_DOC, "commands", messages.OpenRoundCommand),
-        (MUNICIPAL_DOC, "questions", messages.QuestionSet),
-        (MUNICIPAL_DOC, "refusals", messages.RefusalNotice),
-        (MUNICIPAL_DOC, "results", messages.RoundResult),
+        (PARTNER_DOC, "questions", QUESTION_TOPIC_MODELS),
+        (PARTNER_DOC, "answers", (messages.PartnerAnswer,)),
+        (PARTNER_DOC, "refusals", (messages.RefusalNotice,)),
+        (MUNICIPAL_DOC, "answers", (messages.PartnerAnswer,)),
+        (MUNICIPAL_DOC, "commands", COMMAND_MODELS),
+        (MUNICIPAL_DOC, "questions", QUESTION_TOPIC_MODELS),
+        (MUNICIPAL_DOC, "refusals", (messages.RefusalNotice,)),
+        (MUNICIPAL_DOC, "results", (messages.RoundResult,)),
     ],
 )
-def test_each_channel_carries_its_contract_message(
-    document: dict[str, Any], channel: str, model: type[messages.QuestionSet]
+def test_each_channel_carries_its_contract_messages(
+    document: dict[str, Any], channel: str, models: tuple[type[BaseModel], ...]
 ) -> None:
     [ref] = [m["$ref"] for m in document["channels"][channel]["messages"].values()]
     message = document["components"]["messages"][ref.removeprefix("#/components/messages/")]
-    assert message["payload"] == {"$ref": f"#/components/schemas/{model.__name__}"}
-    schema = document["components"]["schemas"][model.__name__]
-    expected = model.model_json_schema()
-    assert list(schema["properties"]) == list(expected["properties"])
-    assert schema.get("required") == expected.get("required")
-    assert schema["additionalProperties"] is False
+    refs = [{"$ref": f"#/components/schemas/{model.__name__}"} for model in models]
+    payload = message["payload"]
+    if len(models) > 1:  # one channel, several message types: the payload is any of them
+        name = payload["$ref"].removeprefix("#/components/schemas/")
+        payload = document["components"]["schemas"][name]["anyOf"]
+        assert payload == refs
+    else:
+        assert [payload] == refs
+    for model in models:
+        schema = document["components"]["schemas"][model.__name__]
+        expected = model.model_json_schema()
+        assert list(schema["properties"]) == list(expected["properties"])
+        assert schema.get("required") == expected.get("required")
+        assert schema["additionalProperties"] is False
     assert message["correlationId"] == {"location": "$message.payload#/correlation_id"}
     assert message["bindings"]["kafka"]["key"]["format"] == "uuid"  # the round id
 
