@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+from sqlalchemy import or_, select
+
 from contracts.messages import utc_now
 from handlers.db.tables import ProcessingLogRow
 from handlers.db.uow import UnitOfWork
 
-__all__ = ["VIEW_ACTIONS", "log_processing", "log_view"]
+__all__ = ["REDACTED", "VIEW_ACTIONS", "log_processing", "log_view", "redact_names"]
+
+REDACTED = "[verwijderd]"
 
 # Showing data to an official is a processing to log, but not one that keeps a dossier alive:
 # the retention clock ("5 years after the last processing") ignores these actions.
@@ -46,3 +52,27 @@ def log_view(
     """An official was shown a case (or one round of it). Caller commits."""
     action = CASE_VIEWED if round_id is None else ROUND_VIEWED
     log_processing(uow, actor, action, purpose, case_id=case_id, round_id=round_id)
+
+
+async def redact_names(
+    uow: UnitOfWork, case_id: str, round_ids: list[str], secrets: list[str]
+) -> int:
+    """Log entries name no one by design; a free-text reason might. Replace any occurrence of
+    `secrets` (the names and address of a case being deleted) in the case's entries, so the
+    log outlives the data without holding it. Returns how many entries changed."""
+    if not secrets:
+        return 0
+    pattern = re.compile(
+        "|".join(rf"\b{re.escape(s)}\b" for s in sorted(secrets, key=len, reverse=True)),
+        re.IGNORECASE,
+    )
+    about = ProcessingLogRow.case_id == case_id
+    if round_ids:
+        about = or_(about, ProcessingLogRow.round_id.in_(round_ids))
+    changed = 0
+    for entry in await uow.session.scalars(select(ProcessingLogRow).where(about)):
+        purpose = pattern.sub(REDACTED, entry.purpose)
+        if purpose != entry.purpose:
+            entry.purpose = purpose
+            changed += 1
+    return changed

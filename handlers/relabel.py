@@ -45,7 +45,6 @@ __all__ = ["REASON_MIN_CHARS", "RelabelReport", "partners_in", "relabel_case"]
 
 REASON_MIN_CHARS = 10
 
-_RANK = {Colour.GROEN: 0, Colour.ORANJE: 1, Colour.ROOD: 2}
 _COMPLETION = {
     RoundState.COMPLETE: Completion.COMPLETE,
     RoundState.DEADLINE: Completion.DEADLINE,
@@ -81,7 +80,7 @@ class RelabelReport:
 
     @property
     def up(self) -> bool:
-        return self.old is None or _RANK[self.new] > _RANK[self.old]
+        return self.old is None or self.new.rank > self.old.rank
 
 
 async def relabel_case(
@@ -296,7 +295,7 @@ async def _purge(
     asked = _asked(policy, case, colour)
     for round_row in rounds:
         deleted, reduced = await _purge_round(uow, round_row, asked, colour, now)
-        higher = _RANK[Colour(round_row.colour)] > _RANK[colour]
+        higher = Colour(round_row.colour).rank > colour.rank
         if higher:
             round_row.colour = colour.value
         if not (deleted or reduced or higher):

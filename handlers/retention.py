@@ -37,7 +37,7 @@ from handlers.db.tables import (
     RoundRow,
 )
 from handlers.db.uow import UnitOfWork
-from handlers.processing_log import VIEW_ACTIONS, log_processing
+from handlers.processing_log import VIEW_ACTIONS, log_processing, redact_names
 
 __all__ = [
     "AFTER_LAST_PROCESSING",
@@ -175,7 +175,13 @@ async def _purge_transport_records(uow: UnitOfWork, now: dt.datetime) -> None:
 async def _purge_cases(uow: UnitOfWork, due: list[PurgeDue], *, actor: str) -> None:
     for item in due:
         rounds = select(RoundRow.id).where(RoundRow.case_id == item.case_id)
-        round_keys = [r.encode() for r in await uow.session.scalars(rounds)]
+        round_ids = list(await uow.session.scalars(rounds))
+        round_keys = [r.encode() for r in round_ids]
+        case = await uow.session.get(CaseRow, item.case_id)
+        if case is not None:  # a reason typed by an official may have named the youth
+            secrets = [s for s in (case.naam, case.adres, *(m.naam for m in case.family)) if s]
+            await redact_names(uow, item.case_id, round_ids, secrets)
+            uow.session.expunge(case)
         # Unsent messages about the case (keyed by round id) are not to be sent any more.
         await uow.session.execute(delete(OutboxRow).where(OutboxRow.key.in_(round_keys)))
         for table in (AnswerRow, LateAnswerRow):

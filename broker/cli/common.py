@@ -27,7 +27,7 @@ from handlers.db.engine import make_engine, make_session_factory
 from handlers.db.faults import is_transient, log_retry
 from handlers.db.migrate import upgrade
 from handlers.db.uow import UnitOfWork
-from handlers.errors import ServiceError
+from handlers.errors import ServiceError, UnknownActor
 from handlers.officials import load_officials
 
 log = logging.getLogger("iaj.cli")
@@ -79,11 +79,22 @@ def load_settings(database_url: str | None = None) -> ServiceSettings:
         return ServiceSettings(database_url=database_url)
 
 
-def acting_official(settings: ServiceSettings, actor: str | None) -> str:
+def acting_official(
+    settings: ServiceSettings, actor: str | None, *, responsible_only: str | None = None
+) -> str:
     """The official named by --actor or IAJ_ACTOR; refused (exit 2) when none is named or the
-    name is not in the officials file. There is no default: the log must say who did it."""
+    name is not in the officials file. There is no default: the log must say who did it.
+
+    `responsible_only`: what only the responsible official may do (e.g. "erase a case")."""
     with reported_errors():
-        return load_officials(settings.officials_file).require(actor).name
+        officials = load_officials(settings.officials_file)
+        official = officials.require(actor)
+        if responsible_only and not official.responsible:
+            raise UnknownActor(
+                f"only the responsible official ({officials.responsible.name}) may "
+                f"{responsible_only}: the convenant gives them the management of the file"
+            )
+        return official.name
 
 
 def run_db(settings: ServiceSettings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from broker.cli.cases_common import CaseArg
 from broker.cli.common import (
     ActorOpt,
     DatabaseUrlOpt,
@@ -42,7 +43,6 @@ from handlers.rights.export import export_case, to_html
 __all__ = ["correct", "erase", "export"]
 
 _err = Console(stderr=True)
-CaseArg = Annotated[str, typer.Argument(metavar="CASE", help="The case id.")]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,7 +238,7 @@ def erase(
 
     The processing log keeps its entries (ids, no names) and records the erasure."""
     settings = load_settings(database_url)
-    actor = acting_official(settings, who)
+    actor = acting_official(settings, who, responsible_only="erase a case")
     if not yes:
 
         async def look(uow: UnitOfWork) -> ErasurePreview:

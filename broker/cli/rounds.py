@@ -201,8 +201,8 @@ def cancel(
         return
     out.print(f"[magenta]round {view.round_id} cancelled[/magenta]", soft_wrap=True)
     out.print(
-        "withdrawn: "
-        + (", ".join(f"{p} ({n})" for p, n in withdrawn.items()) or "nothing was pending"),
+        "withdrawn questions in the round: "
+        + (", ".join(f"{p} ({n})" for p, n in withdrawn.items()) or "none"),
         soft_wrap=True,
         markup=False,
     )

@@ -18,11 +18,10 @@ the tables (PostgreSQL's WAL and backups, Kafka's topics) is described in docs/p
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 
 from contracts.messages import WithdrawalReason
@@ -39,7 +38,7 @@ from handlers.db.tables import (
     RoundRow,
 )
 from handlers.db.uow import UnitOfWork
-from handlers.processing_log import log_processing
+from handlers.processing_log import log_processing, redact_names
 from handlers.states import RoundState
 from handlers.withdrawal import cancel_open_rounds
 
@@ -54,7 +53,6 @@ __all__ = [
 ]
 
 CASE_ERASED = "case_erased"
-REDACTED = "[verwijderd]"
 # Unsent messages about a round that name no one and must still go out after an erasure.
 _STILL_TO_SEND = frozenset({"withdrawal", "round_result", "refusal"})
 # The tables an erasure deletes from (vacuumed on PostgreSQL afterwards).
@@ -159,7 +157,7 @@ async def erase_case(
             delete(owned).where(column == case_id).execution_options(synchronize_session=False)
         )
     uow.session.expunge(case)
-    redacted = await _redact_log(uow, case_id, round_ids, secrets)
+    redacted = await redact_names(uow, case_id, round_ids, secrets)
     log_processing(
         uow,
         actor,
@@ -208,29 +206,6 @@ async def _clear_outbox(
             .execution_options(synchronize_session=False)
         )
     return len(drop), kept
-
-
-async def _redact_log(
-    uow: UnitOfWork, case_id: str, round_ids: list[str], secrets: list[str]
-) -> int:
-    """Log entries name no one by design; a free-text reason might. Replace any occurrence of
-    the erased names or address in the case's entries. Returns how many changed."""
-    if not secrets:
-        return 0
-    pattern = re.compile(
-        "|".join(rf"\b{re.escape(s)}\b" for s in sorted(secrets, key=len, reverse=True)),
-        re.IGNORECASE,
-    )
-    about = ProcessingLogRow.case_id == case_id
-    if round_ids:
-        about = or_(about, ProcessingLogRow.round_id.in_(round_ids))
-    changed = 0
-    for entry in await uow.session.scalars(select(ProcessingLogRow).where(about)):
-        purpose = pattern.sub(REDACTED, entry.purpose)
-        if purpose != entry.purpose:
-            entry.purpose = purpose
-            changed += 1
-    return changed
 
 
 async def settle_storage(uow: UnitOfWork) -> str | None:

@@ -147,7 +147,12 @@ async def test_status_counts_per_partner_and_ages_from_the_oldest_open_question(
     assert partners[Partner.OM].refused == 1
     assert partners[Partner.RN].dead_lettered == 1
     assert partners[Partner.RN].outstanding == 4  # youth and family member, two questions each
-    assert report.rounds == {RoundState.OPEN: 1, RoundState.COMPLETE: 0, RoundState.DEADLINE: 0}
+    assert report.rounds == {
+        RoundState.OPEN: 1,
+        RoundState.COMPLETE: 0,
+        RoundState.DEADLINE: 0,
+        RoundState.CANCELLED: 0,
+    }
     assert report.outbox.unsent == len(haarlem_policy().partners(Colour.ORANJE)) - 1  # not cjg
     assert report.outbox.oldest_unsent is not None
     assert report.dead_letters == {"not_json": 2}

@@ -168,3 +168,32 @@ async def test_an_uitstroom_is_recorded_once_so_the_retention_year_cannot_restar
     with pytest.raises(CaseRejected, match="recorded already"):
         await _leave(sessions, case_id, days_ago=10)  # e.g. recorded again on day 390
     assert await _purge(sessions) == [case_id], "still due a year after the first uitstroom"
+
+
+async def test_a_name_an_official_typed_into_a_reason_goes_with_the_case(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    case_id = await _case_with_round(sessions, "Joris Redactieveld", NOW - dt.timedelta(days=500))
+    await _leave(sessions, case_id, days_ago=400)
+    async with UnitOfWork(sessions) as uow:
+        # A careless reason: the processing log outlives the case, the name must not.
+        uow.session.add(
+            ProcessingLogRow(
+                at=NOW - dt.timedelta(days=399),
+                actor="test",
+                action="case_relabelled",
+                purpose="afschalen oranje -> groen: gesprek met Joris Redactieveld gehad",
+                case_id=case_id,
+            )
+        )
+        await uow.commit()
+    assert await _purge(sessions) == [case_id]
+    text = await all_text(sessions)
+    assert "Redactieveld" not in text
+    async with sessions() as session:
+        purposes = list(
+            await session.scalars(
+                select(ProcessingLogRow.purpose).where(ProcessingLogRow.case_id == case_id)
+            )
+        )
+    assert "afschalen oranje -> groen: gesprek met [verwijderd] gehad" in purposes

@@ -105,7 +105,7 @@ def test_a_round_from_registration_to_the_operator_views(iaj: Iaj) -> None:
     assert (outstanding["cjg"], outstanding["riec"]) == (0, 0)
     assert status["partners"]["swt"]["oldest_outstanding_seconds"] >= 0
     assert status["partners"]["cjg"]["oldest_outstanding_seconds"] is None
-    assert status["rounds"] == {"open": 1, "complete": 0, "deadline": 0}
+    assert status["rounds"] == {"open": 1, "complete": 0, "deadline": 0, "cancelled": 0}
     assert status["outbox"]["unsent"] == 3  # one question set per partner asked now
     assert status["outbox"]["oldest_unsent_seconds"] >= 0
     assert status["dead_letters"] == {"total": 0, "by_reason": {}}

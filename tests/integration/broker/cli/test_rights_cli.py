@@ -144,6 +144,13 @@ def test_correct_tells_the_partners_concerned_and_says_the_round_continues(iaj: 
 
 def test_erase_asks_first_then_leaves_nothing_to_export(iaj: Iaj) -> None:
     case_id, round_id = oranje_case_with_a_round(iaj)
+    # The regisseur may not: erasure is for the official who manages the file.
+    refused(
+        iaj("case", "erase", case_id, "--reason", "registered-by-mistake", "--yes"),
+        "only the responsible official (functionaris.iaj) may erase a case",
+    )
+    assert iaj.json("case", "export", case_id)["case"]["naam"] == YOUTH
+    iaj.env["IAJ_ACTOR"] = "functionaris.iaj"
     declined = iaj("case", "erase", case_id, "--reason", "registered-by-mistake", input="n\n")
     assert declined.exit_code == 1
     assert "nothing was erased" in declined.stderr
@@ -172,6 +179,7 @@ def test_erase_asks_first_then_leaves_nothing_to_export(iaj: Iaj) -> None:
     ],
 )
 def test_an_unknown_case_is_refused_clearly(iaj: Iaj, command: tuple[str, ...]) -> None:
+    iaj.env["IAJ_ACTOR"] = "functionaris.iaj"
     refused(iaj(*command[:2], "no-such-case", *command[2:]), "no case", "iaj case list")
 
 
