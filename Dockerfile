@@ -38,6 +38,7 @@ RUN pip install --no-cache-dir --require-hashes -r /tmp/partner-adapter.lock \
 # The adapter keeps its state file (names while questions are open) in /var/lib/iaj-adapter:
 # mount a volume there (docker-compose.yml does).
 USER iaj
+EXPOSE 9465
 ENTRYPOINT ["iaj-adapter"]
 CMD ["run"]
 
@@ -49,5 +50,7 @@ RUN pip install --no-cache-dir --require-hashes -r /tmp/service.lock \
     && pip install --no-cache-dir --no-deps /tmp/iaj_broker-*.whl \
     && rm /tmp/*.lock /tmp/*.whl
 USER iaj
+# /metrics, /health/live, /health/ready (IAJ_OPS_PORT).
+EXPOSE 9464
 ENTRYPOINT ["iaj"]
 CMD ["serve"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.content_free_logs import LogFormat
 from kafka_access.principals import MUNICIPAL_GROUP
 from kafka_access.security import (
     KafkaSecurity,
@@ -65,6 +66,11 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="How long `iaj serve` waits for the database at start-up",
     )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="`iaj serve` brings the schema up to date at start-up (as `iaj db "
+        "upgrade`); false: it refuses to start on a schema that is not its own",
+    )
     producer_idempotence: bool = Field(
         default=False,
         description="Idempotent producer: on for Apache Kafka, off for the embedded broker",
@@ -96,6 +102,32 @@ class ServiceSettings(BaseSettings):
         description="How often the service puts into uitstroom the youths who reached their "
         "track's age limit (the uitstroom date is the birthday, whenever it is noticed)",
     )
+    log_format: LogFormat = Field(
+        default=LogFormat.AUTO,
+        description="Log lines: json, text, or auto (JSON unless stderr is a terminal)",
+    )
+    # Operations (README "Operating it"): /metrics, /health/live, /health/ready over HTTP.
+    ops_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Port of /metrics, /health/live and /health/ready; 0: not served",
+    )
+    ops_host: str = Field(
+        default="0.0.0.0",  # counts and health only; a scraper must reach it
+        description="Address the operations endpoints listen on",
+    )
+    relay_stuck_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Not ready when the outbox relay has had no successful pass for this long",
+    )
+    metrics_refresh_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often the gauges read from the database (backlog, rounds, outbox) "
+        "are refreshed",
+    )
     consumer_group: str = Field(default=MUNICIPAL_GROUP)
     # Kafka's defaults. The embedded broker re-admits a restarted group member only after its
     # session timed out, so the demo and tests use ~1 s here.
@@ -110,10 +142,26 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = Field(default=None, description="CA of the brokers (SASL_SSL)")
+    # `iaj status` and consumer lag (README "Operating it"): the read-only monitoring user.
+    monitor_sasl_username: str | None = Field(
+        default=None,
+        description="Kafka user `iaj status` reads consumer lag with (iaj-monitor: describe "
+        "only); unset: the service's own user. Same protocol, mechanism and CA",
+    )
+    monitor_sasl_password: SecretStr | None = None
+    partner_silent_after: dt.timedelta = Field(
+        default=dt.timedelta(hours=6),
+        description="`iaj status` calls a partner's adapter silent when a question has "
+        "waited unconsumed on its topic for longer than this",
+    )
+    status_kafka_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long `iaj status` waits for Kafka"
+    )
 
     @model_validator(mode="after")
     def _usable_security(self) -> ServiceSettings:
         self.kafka_security()  # fail at start-up with a readable message, not at connect
+        self.monitor_security()
         return self
 
     def kafka_security(self) -> KafkaSecurity:
@@ -122,5 +170,18 @@ class ServiceSettings(BaseSettings):
             self.kafka_sasl_mechanism,
             self.kafka_sasl_username,
             self.kafka_sasl_password,
+            self.kafka_ssl_cafile,
+        )
+
+    def monitor_security(self) -> KafkaSecurity:
+        """The connection `iaj status` reads lag over: the monitoring user when one is set,
+        else the service's own."""
+        if self.monitor_sasl_username is None:
+            return self.kafka_security()
+        return kafka_security(
+            self.kafka_security_protocol,
+            self.kafka_sasl_mechanism,
+            self.monitor_sasl_username,
+            self.monitor_sasl_password,
             self.kafka_ssl_cafile,
         )

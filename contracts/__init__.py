@@ -24,6 +24,8 @@ from contracts.errors import (
 from contracts.messages import (
     AnswerItem,
     CancelRoundCommand,
+    CommandOutcome,
+    CommandReply,
     Completion,
     OpenRoundCommand,
     OutcomeStatus,
@@ -51,6 +53,8 @@ __all__ = [
     "AnswerShape",
     "CancelRoundCommand",
     "Colour",
+    "CommandOutcome",
+    "CommandReply",
     "Completion",
     "ContractError",
     "DecodeFailure",

@@ -20,6 +20,7 @@ from contracts.messages import (
     SCHEMA_VERSION,
     AnswerItem,
     CancelRoundCommand,
+    CommandReply,
     OpenRoundCommand,
     PartnerAnswer,
     QuestionSet,
@@ -80,6 +81,14 @@ _NOTES: dict[type[BaseModel], str] = {
     ),
     CancelRoundCommand: (
         "Topic iaj.commands, key = round_id. Stops an open round; `requested_by` is an official."
+    ),
+    CommandReply: (
+        "Topic iaj.command-replies, key = the command id (`in_reply_to`). One reply per "
+        "command record read from iaj.commands: `accepted` (carried out; `round_id` says which "
+        "round), `duplicate` (the command id was carried out before: nothing more was done) "
+        "or `rejected` (nothing changed; `reason` says why, and the command also went to "
+        "iaj.deadletter for operators). A command whose id could not be read gets no reply. "
+        "Replies are published at least once: de-duplicate on `message_id`."
     ),
     AnswerItem: (
         "The content an item may carry depends on its question's shape: ja_nee none; "

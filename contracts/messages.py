@@ -24,6 +24,8 @@ from contracts.signing import ItemSignature
 __all__ = [
     "AnswerItem",
     "CancelRoundCommand",
+    "CommandOutcome",
+    "CommandReply",
     "Completion",
     "OpenRoundCommand",
     "OutcomeStatus",
@@ -263,6 +265,38 @@ class CancelRoundCommand(_Command):
 
     type: Literal["cancel_round"] = "cancel_round"
     round_id: Id
+
+
+class CommandOutcome(StrEnum):
+    ACCEPTED = "accepted"  # carried out now
+    DUPLICATE = "duplicate"  # this command id was carried out before; nothing more was done
+    REJECTED = "rejected"  # not carried out: `reason` says why; nothing changed
+
+
+class CommandReply(_Wire):
+    """Municipality -> backend, on `iaj.command-replies`, keyed by the command id: what became
+    of a command on `iaj.commands`. One per command record read; never the requester's name
+    or other personal data."""
+
+    type: Literal["command_reply"] = "command_reply"
+    message_id: Id = Field(default_factory=uuid4)
+    created_at: UtcDatetime = Field(default_factory=utc_now)
+    in_reply_to: Id = Field(description="the command id (the command's message_id)")
+    command_type: Literal["open_round", "relabel_case", "cancel_round"] | None = Field(
+        description="the command's type; null when it could not be read"
+    )
+    correlation_id: Id | None = Field(description="the command's; null when it could not be read")
+    outcome: CommandOutcome
+    round_id: Id | None = Field(
+        default=None, description="the round opened, followed or cancelled (accepted, duplicate)"
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="why it was rejected (or what the duplicate repeats), in the operator's "
+        "terms: names fields and ids, never values of the command",
+    )
+    source: RecordPosition = Field(description="where the command was on iaj.commands")
 
 
 class WithdrawalReason(StrEnum):

@@ -8,6 +8,7 @@ from contracts.enums import Partner
 
 __all__ = [
     "COMMANDS",
+    "COMMAND_REPLIES",
     "DEADLETTER",
     "RESULTS",
     "all_topics",
@@ -20,6 +21,9 @@ __all__ = [
 
 RESULTS = "iaj.results"  # one aggregated, label-scoped result per round (municipal backend)
 COMMANDS = "iaj.commands"  # open-round commands
+# The answer to every command on iaj.commands (accepted, duplicate, rejected and why), keyed by
+# the command id: the municipal backend reads it.
+COMMAND_REPLIES = "iaj.command-replies"
 DEADLETTER = "iaj.deadletter"  # messages that could not be read, with the reason in headers
 
 _QUESTIONS_PREFIX = "iaj.questions."
@@ -64,4 +68,4 @@ def all_topics() -> list[str]:
     per_partner = [
         t for p in Partner for t in (question_topic(p), answer_topic(p), refusal_topic(p))
     ]
-    return [*per_partner, RESULTS, COMMANDS, DEADLETTER]
+    return [*per_partner, RESULTS, COMMANDS, COMMAND_REPLIES, DEADLETTER]

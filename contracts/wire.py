@@ -14,6 +14,7 @@ from contracts.ids import Id, canonical_uuid
 from contracts.limits import MAX_ANSWER_ITEMS, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES
 from contracts.messages import (
     CancelRoundCommand,
+    CommandReply,
     OpenRoundCommand,
     PartnerAnswer,
     QuestionSet,
@@ -48,7 +49,8 @@ WireMessage = Annotated[
     | RoundResult
     | OpenRoundCommand
     | RelabelCommand
-    | CancelRoundCommand,
+    | CancelRoundCommand
+    | CommandReply,
     Field(discriminator="type"),
 ]
 # Errors never quote the input: they end up in logs and dead-letter headers.
@@ -66,6 +68,7 @@ _KNOWN_TYPES = frozenset(
         "open_round",
         "relabel_case",
         "cancel_round",
+        "command_reply",
     }
 )
 

@@ -10,7 +10,7 @@ BOOTSTRAP="${1:?usage: kafka-acls.sh BOOTSTRAP_SERVERS ADMIN_CLIENT_PROPERTIES}"
 ADMIN_CONFIG="${2:?usage: kafka-acls.sh BOOTSTRAP_SERVERS ADMIN_CLIENT_PROPERTIES}"
 KAFKA_ACLS="${KAFKA_BIN:-/opt/kafka/bin}/kafka-acls.sh"
 
-# User:iaj-municipal: municipal service: reads answers and commands; writes questions, refusals, results and dead letters; creates the topics at start-up
+# User:iaj-municipal: municipal service: reads answers and commands; writes questions, refusals, results, command replies and dead letters; creates the topics at start-up
 "$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add \
     --allow-principal User:iaj-municipal \
     --operation Read --operation Create --operation Describe \
@@ -61,17 +61,19 @@ KAFKA_ACLS="${KAFKA_BIN:-/opt/kafka/bin}/kafka-acls.sh"
     --topic iaj.refusals.cjib \
     --topic iaj.refusals.riec \
     --topic iaj.results \
+    --topic iaj.command-replies \
     --topic iaj.deadletter
 "$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add \
     --allow-principal User:iaj-municipal \
     --operation Read \
     --group iaj-municipal
 
-# User:iaj-backend: municipal backend: reads round results, writes open-round commands
+# User:iaj-backend: municipal backend: reads round results and command replies, writes commands
 "$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add \
     --allow-principal User:iaj-backend \
     --operation Read --operation Describe \
-    --topic iaj.results
+    --topic iaj.results \
+    --topic iaj.command-replies
 "$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add \
     --allow-principal User:iaj-backend \
     --operation Write --operation Describe \
@@ -90,6 +92,77 @@ KAFKA_ACLS="${KAFKA_BIN:-/opt/kafka/bin}/kafka-acls.sh"
     --allow-principal User:iaj-operator \
     --operation Read \
     --group iaj-operator
+
+# User:iaj-monitor: monitoring (lag exporters, consoles, `iaj status`): describes every topic, its configs and end offsets, and every consumer group with its committed offsets; reads and writes no record
+"$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add \
+    --allow-principal User:iaj-monitor \
+    --operation Describe --operation DescribeConfigs \
+    --topic iaj.questions.verwijsindex \
+    --topic iaj.answers.verwijsindex \
+    --topic iaj.refusals.verwijsindex \
+    --topic iaj.questions.leerplicht \
+    --topic iaj.answers.leerplicht \
+    --topic iaj.refusals.leerplicht \
+    --topic iaj.questions.cjg \
+    --topic iaj.answers.cjg \
+    --topic iaj.refusals.cjg \
+    --topic iaj.questions.swt \
+    --topic iaj.answers.swt \
+    --topic iaj.refusals.swt \
+    --topic iaj.questions.woningcorporatie \
+    --topic iaj.answers.woningcorporatie \
+    --topic iaj.refusals.woningcorporatie \
+    --topic iaj.questions.brp \
+    --topic iaj.answers.brp \
+    --topic iaj.refusals.brp \
+    --topic iaj.questions.szw_uwv \
+    --topic iaj.answers.szw_uwv \
+    --topic iaj.refusals.szw_uwv \
+    --topic iaj.questions.veiligheidshuis \
+    --topic iaj.answers.veiligheidshuis \
+    --topic iaj.refusals.veiligheidshuis \
+    --topic iaj.questions.rn \
+    --topic iaj.answers.rn \
+    --topic iaj.refusals.rn \
+    --topic iaj.questions.jgb \
+    --topic iaj.answers.jgb \
+    --topic iaj.refusals.jgb \
+    --topic iaj.questions.wsg \
+    --topic iaj.answers.wsg \
+    --topic iaj.refusals.wsg \
+    --topic iaj.questions.om \
+    --topic iaj.answers.om \
+    --topic iaj.refusals.om \
+    --topic iaj.questions.cjib \
+    --topic iaj.answers.cjib \
+    --topic iaj.refusals.cjib \
+    --topic iaj.questions.riec \
+    --topic iaj.answers.riec \
+    --topic iaj.refusals.riec \
+    --topic iaj.results \
+    --topic iaj.commands \
+    --topic iaj.command-replies \
+    --topic iaj.deadletter
+"$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add \
+    --allow-principal User:iaj-monitor \
+    --operation Describe \
+    --group iaj-municipal \
+    --group iaj-backend \
+    --group iaj-operator \
+    --group iaj-adapter-verwijsindex \
+    --group iaj-adapter-leerplicht \
+    --group iaj-adapter-cjg \
+    --group iaj-adapter-swt \
+    --group iaj-adapter-woningcorporatie \
+    --group iaj-adapter-brp \
+    --group iaj-adapter-szw_uwv \
+    --group iaj-adapter-veiligheidshuis \
+    --group iaj-adapter-rn \
+    --group iaj-adapter-jgb \
+    --group iaj-adapter-wsg \
+    --group iaj-adapter-om \
+    --group iaj-adapter-cjib \
+    --group iaj-adapter-riec
 
 # User:partner-verwijsindex: partner verwijsindex: reads its questions and refusals, writes its answers
 "$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add \

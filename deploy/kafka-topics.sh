@@ -229,9 +229,14 @@ KAFKA_TOPICS="${KAFKA_BIN:-/opt/kafka/bin}/kafka-topics.sh"
     --topic iaj.results --partitions "$PARTITIONS" --replication-factor "$REPLICATION_FACTOR" \
     --config retention.ms=1209600000 --config cleanup.policy=delete
 
-# open-round commands from the municipal backend; kept 14 days
+# commands from the municipal backend; kept 14 days
 "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --create --if-not-exists \
     --topic iaj.commands --partitions "$PARTITIONS" --replication-factor "$REPLICATION_FACTOR" \
+    --config retention.ms=1209600000 --config cleanup.policy=delete
+
+# replies to the commands (accepted, duplicate, rejected); kept 14 days
+"$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --create --if-not-exists \
+    --topic iaj.command-replies --partitions "$PARTITIONS" --replication-factor "$REPLICATION_FACTOR" \
     --config retention.ms=1209600000 --config cleanup.policy=delete
 
 # unreadable messages, the reason in the headers; kept 7 days

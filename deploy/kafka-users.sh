@@ -25,6 +25,11 @@ KAFKA_CONFIGS="${KAFKA_BIN:-/opt/kafka/bin}/kafka-configs.sh"
     --entity-type users --entity-name iaj-operator \
     --add-config "SCRAM-SHA-512=[password=${KAFKA_PASSWORD_IAJ_OPERATOR:?KAFKA_PASSWORD_IAJ_OPERATOR is not set}]"
 
+# User:iaj-monitor
+"$KAFKA_CONFIGS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --alter \
+    --entity-type users --entity-name iaj-monitor \
+    --add-config "SCRAM-SHA-512=[password=${KAFKA_PASSWORD_IAJ_MONITOR:?KAFKA_PASSWORD_IAJ_MONITOR is not set}]"
+
 # User:partner-verwijsindex
 "$KAFKA_CONFIGS" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --alter \
     --entity-type users --entity-name partner-verwijsindex \

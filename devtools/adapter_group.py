@@ -87,7 +87,7 @@ class AdapterGroupSpec:
     def adapter_settings(self, partner: Partner) -> AdapterSettings:
         common = AdapterSettings(
             partner=partner,
-            bootstrap_servers=self.bootstrap,
+            kafka_bootstrap=self.bootstrap,
             state_db=self.workdir / f"adapter-{partner.value}.db",
             signing_key=private_key(self.workdir, partner),
             consumer_session_timeout_ms=GROUP_TIMING["session_timeout_ms"],

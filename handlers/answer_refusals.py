@@ -7,6 +7,7 @@ Separate from `handlers.answers`, which decides what to refuse; this is what a r
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 
 from contracts.enums import Colour, Partner
@@ -22,6 +23,8 @@ from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
 
 __all__ = ["Refuser", "notify_malformed"]
+
+log = logging.getLogger("handlers.answers")
 
 
 class Refuser:
@@ -87,6 +90,28 @@ class Refuser:
             explanation=reason.explanation,
         )
         _enqueue(self.uow, notice, key=message_key(self.env.round_id))
+        reasons = sorted({r.value for r in self.refused})
+        fields = {
+            "event": "answer_refused",
+            "partner": self.sender.value,
+            "round_id": str(self.env.round_id),
+            "correlation_id": str(self.env.correlation_id),
+            "message_id": str(self.env.message_id),
+            "notice_id": str(notice.message_id),
+            "reasons": reasons,
+            "whole": self._whole is not None,
+            "items_refused": len(self._items),
+        }
+        # Who, which message, why: never the content (it is not kept either).
+        self.uow.after_commit.append(
+            lambda: log.info(
+                "answer %s of %s refused: %s",
+                fields["message_id"],
+                fields["partner"],
+                ", ".join(reasons),
+                extra=fields,
+            )
+        )
         if self.case_id is not None:
             reasons = sorted({r.value for r in self.refused})
             log_processing(
@@ -153,5 +178,9 @@ def _enqueue(uow: UnitOfWork, notice: RefusalNotice, *, key: bytes) -> None:
         notice,
         message_id=str(notice.message_id),
         key=key,
-        headers={"partner": notice.partner.value},
+        headers={
+            "partner": notice.partner.value,
+            # The round's, like every message of a round (none for an unreadable message).
+            **({"correlation_id": str(notice.correlation_id)} if notice.correlation_id else {}),
+        },
     )

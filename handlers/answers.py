@@ -33,6 +33,7 @@ from handlers.inbox import claim
 from handlers.questions import to_wire_question
 from handlers.rounds import issue_question_sets
 from handlers.states import QuestionStatus, RoundState
+from handlers.tracing import consumed
 
 __all__ = ["AnswerReport", "handle_answers"]
 
@@ -51,6 +52,12 @@ class AnswerReport:
     already_answered: int = 0
     issued: int = 0
     completed: bool = False
+    # Ids for the log (never content): known once the message could be read. Not compared:
+    # two reports are equal when the message did the same.
+    partner: str | None = field(default=None, compare=False)
+    round_id: str | None = field(default=None, compare=False)
+    correlation_id: str | None = field(default=None, compare=False)
+    message_id: str | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -78,10 +85,13 @@ async def handle_answers(
     rounds = await _load_rounds(
         uow, {str(env.round_id) for env in decoded if isinstance(env, AnswerEnvelope)}
     )
-    return [
-        await _handle_one(uow, raw, delivery, envelope, rounds, keys, now)
-        for (raw, delivery), envelope in zip(messages, decoded, strict=True)
-    ]
+    reports = []
+    for (raw, delivery), envelope in zip(messages, decoded, strict=True):
+        # Each message in the trace it came with: what it writes (the round's result too)
+        # carries that trace on.
+        with consumed(delivery.topic, delivery.headers, delivery.headers.get("message_id")):
+            reports.append(await _handle_one(uow, raw, delivery, envelope, rounds, keys, now))
+    return reports
 
 
 def _decode(raw: bytes) -> AnswerEnvelope | MalformedMessage:
@@ -123,8 +133,8 @@ async def _handle_one(
     keys: PartnerKeys,
     now: dt.datetime,
 ) -> AnswerReport:
-    report = AnswerReport()
     topic_partner = partner_of_answer_topic(delivery.topic)
+    report = AnswerReport(partner=topic_partner.value if topic_partner else None)
     if isinstance(envelope, MalformedMessage):
         if await claim(uow, delivery.position, delivery.topic, now):
             dead_letter(
@@ -142,6 +152,9 @@ async def _handle_one(
         else:
             report.duplicate = True
         return report
+    report.round_id = str(envelope.round_id)
+    report.correlation_id = str(envelope.correlation_id)
+    report.message_id = str(envelope.message_id)
     if not await claim(uow, f"answer:{envelope.message_id}", delivery.topic, now):
         report.duplicate = True
         return report

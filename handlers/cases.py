@@ -177,7 +177,8 @@ def validate_new_case(data: dict[str, object], today: dt.date, policy: Policy) -
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "case"
-        raise CaseRejected(field, str(err["msg"])) from None  # input may hold personal data
+        problem = str(err["msg"]).removeprefix("Value error, ")
+        raise CaseRejected(field, problem) from None  # not the input: it may be personal data
     case.check(policy, today)
     return case
 

@@ -5,22 +5,36 @@ Every command names the official who asked for it (`requested_by`); one who is n
 officials file, or a service that has none, carries out nothing. A command that cannot be
 carried out is dead-lettered with reason `command_rejected` and a detail saying why, in the
 operator's terms (never the requester's name or other content of the command).
+
+Every command record read is answered on `iaj.command-replies` (a `CommandReply`, keyed by
+the command id): accepted, duplicate or rejected with the reason. The reply goes through the
+outbox in the command's own transaction, so it is published exactly when the command's
+effects (or its dead letter) are kept. A record whose command id cannot be read gets none.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
+from typing import Literal, cast
 
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from contracts.errors import DecodeFailure, MalformedMessage
+from contracts.ids import canonical_uuid
 from contracts.messages import (
     CancelRoundCommand,
+    CommandOutcome,
+    CommandReply,
     OpenRoundCommand,
+    RecordPosition,
     RelabelCommand,
     WithdrawalReason,
 )
 from contracts.policy import Policy
+from contracts.topics import COMMAND_REPLIES
 from contracts.wire import decode
 from handlers.db.tables import RoundRow
 from handlers.db.uow import UnitOfWork
@@ -28,16 +42,19 @@ from handlers.dead_letters import Delivery, dead_letter
 from handlers.errors import RoundNotOpen, ServiceError, UnknownActor, UnknownRound
 from handlers.inbox import claim
 from handlers.officials import Officials
+from handlers.outbox import enqueue
 from handlers.reasons import check_reason
 from handlers.relabel import REASON_MIN_CHARS, relabel_case
 from handlers.rounds import OpenRound, open_round
 from handlers.states import RoundState
 from handlers.withdrawal import cancel_round
 
-__all__ = ["COMMAND_REJECTED", "Command", "CommandReport", "handle_command"]
+__all__ = ["COMMAND_REJECTED", "Command", "CommandReport", "handle_command", "reply_id"]
 
 COMMAND_REJECTED = "command_rejected"
 Command = OpenRoundCommand | RelabelCommand | CancelRoundCommand
+CommandType = Literal["open_round", "relabel_case", "cancel_round"]
+_COMMAND_TYPES: frozenset[str] = frozenset({"open_round", "relabel_case", "cancel_round"})
 
 
 class CommandReport:
@@ -67,20 +84,141 @@ async def handle_command(
                 DecodeFailure.UNEXPECTED_TYPE, f"'{command.type}' is not a command"
             )
     except MalformedMessage as exc:
-        return await _dead(uow, raw, delivery, exc.reason, exc.detail, now)
+        return await _dead(uow, raw, delivery, exc.reason, exc.detail, now, officials)
     refused = _requester_refused(command.requested_by, officials)
     if refused is not None:
-        return await _dead(uow, raw, delivery, COMMAND_REJECTED, refused, now)
+        return await _dead(uow, raw, delivery, COMMAND_REJECTED, refused, now, officials)
     if not await claim(uow, f"command:{command.message_id}", delivery.topic, now):
-        return CommandReport("duplicate")
+        return await _duplicate(uow, command, delivery, now)
     try:
         report = await _carry_out(uow, command, policy, deadline=deadline, now=now)
     except (ServiceError, ValidationError) as exc:
         # A command that cannot be carried out is kept, with why, for the operator.
         await uow.session.rollback()
-        return await _dead(uow, raw, delivery, COMMAND_REJECTED, _detail(exc), now)
+        return await _dead(uow, raw, delivery, COMMAND_REJECTED, _detail(exc), now, officials)
+    # This record is answered: its redelivery (a crash before the offset commit) is not
+    # answered again as a duplicate.
+    await claim(uow, delivery.position, delivery.topic, now)
+    duplicate = report.outcome == "duplicate"
+    _reply(
+        uow,
+        delivery,
+        _ReplyTo(command.message_id, command.type, command.correlation_id),
+        CommandOutcome.DUPLICATE if duplicate else CommandOutcome.ACCEPTED,
+        round_id=report.round_id,
+        reason=_DUPLICATE_REASON if duplicate else None,
+        now=now,
+    )
     await uow.commit()
     return report
+
+
+_DUPLICATE_REASON = "this command id was carried out before; nothing more was done"
+_UNREADABLE = frozenset(
+    {
+        DecodeFailure.TOO_LARGE,
+        DecodeFailure.TOO_DEEP,
+        DecodeFailure.NOT_JSON,
+        DecodeFailure.NOT_JSON_OBJECT,
+    }
+)
+
+
+class _ReplyTo:
+    """What a reply repeats of its command: ids and the type, never its values."""
+
+    def __init__(
+        self,
+        command_id: uuid.UUID,
+        command_type: CommandType | None,
+        correlation_id: uuid.UUID | None,
+    ) -> None:
+        self.command_id = command_id
+        self.command_type = command_type
+        self.correlation_id = correlation_id
+
+    @classmethod
+    def read(cls, raw: bytes) -> _ReplyTo | None:
+        """The ids of a command that could not be decoded, where they can be read."""
+        try:  # within the limits (the caller checked): decode() parsed it already
+            obj = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(obj, dict):
+            return None
+        command_id = canonical_uuid(obj.get("message_id"))
+        if command_id is None:
+            return None
+        kind = obj.get("type")
+        command_type = cast(CommandType, kind) if kind in _COMMAND_TYPES else None
+        return cls(command_id, command_type, canonical_uuid(obj.get("correlation_id")))
+
+
+def reply_id(command_id: uuid.UUID | str, delivery: Delivery) -> uuid.UUID:
+    """One reply per command record: derived from the command id and the record's position,
+    so a reply written again (after a crash) keeps the id the backend de-duplicates on."""
+    return uuid.uuid5(uuid.UUID(str(command_id)), f"command_reply:{delivery.position}")
+
+
+def _reply(
+    uow: UnitOfWork,
+    delivery: Delivery,
+    to: _ReplyTo,
+    outcome: CommandOutcome,
+    *,
+    round_id: str | None,
+    reason: str | None,
+    now: dt.datetime,
+) -> None:
+    reply = CommandReply(
+        message_id=reply_id(to.command_id, delivery),
+        created_at=now,
+        in_reply_to=to.command_id,
+        command_type=to.command_type,
+        correlation_id=to.correlation_id,
+        outcome=outcome,
+        round_id=uuid.UUID(round_id) if round_id else None,
+        reason=None if reason is None else reason[:500],
+        source=RecordPosition(
+            topic=delivery.topic, partition=delivery.partition, offset=delivery.offset
+        ),
+    )
+    headers = {} if to.correlation_id is None else {"correlation_id": str(to.correlation_id)}
+    enqueue(
+        uow.session,
+        COMMAND_REPLIES,
+        reply,
+        message_id=str(reply.message_id),
+        key=str(to.command_id).encode(),
+        headers=headers,
+    )
+
+
+async def _duplicate(
+    uow: UnitOfWork, command: Command, delivery: Delivery, now: dt.datetime
+) -> CommandReport:
+    """A command id carried out before, in a new record (the backend sent it again): answered
+    as a duplicate. The same record delivered again was answered already: nothing."""
+    if not await claim(uow, delivery.position, delivery.topic, now):
+        return CommandReport("duplicate")
+    round_id: str | None = None
+    if isinstance(command, OpenRoundCommand):
+        round_id = await uow.session.scalar(
+            select(RoundRow.id).where(RoundRow.command_id == str(command.message_id))
+        )
+    elif isinstance(command, CancelRoundCommand):
+        round_id = str(command.round_id)
+    _reply(
+        uow,
+        delivery,
+        _ReplyTo(command.message_id, command.type, command.correlation_id),
+        CommandOutcome.DUPLICATE,
+        round_id=round_id,
+        reason=_DUPLICATE_REASON,
+        now=now,
+    )
+    await uow.commit()
+    return CommandReport("duplicate", round_id)
 
 
 def _requester_refused(requested_by: str, officials: Officials | None) -> str | None:
@@ -162,10 +300,41 @@ def _detail(exc: ServiceError | ValidationError) -> str:
 
 
 async def _dead(
-    uow: UnitOfWork, raw: bytes, delivery: Delivery, reason: str, detail: str, now: dt.datetime
+    uow: UnitOfWork,
+    raw: bytes,
+    delivery: Delivery,
+    reason: str,
+    detail: str,
+    now: dt.datetime,
+    officials: Officials | None,
 ) -> CommandReport:
     if not await claim(uow, delivery.position, delivery.topic, now):
         return CommandReport("duplicate")
     dead_letter(uow, delivery, raw, reason=reason, detail=detail, partner=None, now=now)
+    # Bytes over a limit or not a JSON object are not looked into again for an id.
+    to = None if reason in _UNREADABLE else _ReplyTo.read(raw)
+    if to is not None:
+        why = detail if reason == COMMAND_REJECTED else f"{reason}: {detail}"
+        _reply(
+            uow,
+            delivery,
+            to,
+            CommandOutcome.REJECTED,
+            round_id=None,
+            reason=_without_names(why, officials),
+            now=now,
+        )
     await uow.commit()
     return CommandReport("dead_lettered", detail=detail)
+
+
+def _without_names(text: str, officials: Officials | None) -> str:
+    """The reply goes to another system: no official is named in it (the dead letter's
+    detail, for the municipality's operators, may say whom to ask)."""
+    if officials is None:
+        return text
+    for official in officials.official:
+        # How our messages name one ("ask the responsible official (name)"); a bare
+        # replace would also hit names that are ordinary words inside other words.
+        text = text.replace(f" ({official.name})", "")
+    return text

@@ -61,7 +61,7 @@ async def record_criteria(
         raise CaseRejected(
             "criterium",
             f"without them the case cannot stay{label}: {refused}; relabel it first "
-            f"(`iaj case relabel {case.id} --colour ... --reason ...`)",
+            f"(`iaj case relabel {case.id} --kleur ... --reason ...`)",
         )
     now_recorded = tuple(c for c in Criterion if c in after)  # the policy file's order
     case.criteria = [c.value for c in now_recorded]

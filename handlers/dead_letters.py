@@ -10,8 +10,10 @@ message is redelivered: the same `dlq_id` header marks the repeat.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from contracts.enums import Partner
 from contracts.topics import DEADLETTER, partner_of_answer_topic
@@ -19,7 +21,9 @@ from handlers.db.tables import DeadLetterRow
 from handlers.db.uow import DirectMessage, UnitOfWork
 from handlers.inbox import claim
 
-__all__ = ["Delivery", "dead_letter", "dead_letter_failure"]
+__all__ = ["Delivery", "dead_letter", "dead_letter_failure", "dlq_id"]
+
+log = logging.getLogger("handlers.dead_letters")
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,30 @@ class Delivery:
     partition: int
     offset: int
     key: bytes | None = None
+    # The record's headers (decoded): message and correlation ids, the W3C `traceparent`.
+    headers: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def position(self) -> str:
         return f"{self.topic}:{self.partition}:{self.offset}"
+
+    def log_fields(self) -> dict[str, str | int]:
+        """Ids for a log line's `extra` (never content): where it was, and the headers' ids."""
+        fields: dict[str, str | int] = {
+            "source_topic": self.topic,
+            "source_partition": self.partition,
+            "source_offset": self.offset,
+        }
+        for name in ("message_id", "correlation_id"):
+            if self.headers.get(name):
+                fields[name] = self.headers[name][:64]
+        return fields
+
+
+def dlq_id(position: str) -> str:
+    """The `dlq_id` header of the dead letter of the message at `position` (topic:partition:
+    offset). Derived from the log position: a redelivery re-creates the same id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"iaj-deadletter:{position}"))
 
 
 def dead_letter(
@@ -60,8 +84,21 @@ def dead_letter(
             received_at=now,
         )
     )
-    # Derived from the log position: a redelivery re-creates the same id, not a new letter.
-    letter_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"iaj-deadletter:{delivery.position}"))
+    letter_id = dlq_id(delivery.position)
+    fields = {
+        **delivery.log_fields(),
+        "event": "dead_letter",
+        "reason": reason,
+        "partner": partner.value if partner else None,
+        "dlq_id": letter_id,
+        "size_bytes": len(raw),
+    }
+    # The reason and ids only: the detail may quote an official's name or the message.
+    uow.after_commit.append(
+        lambda: log.warning(
+            "dead letter %s: %s from %s", letter_id, reason, delivery.position, extra=fields
+        )
+    )
     uow.publish_first(
         DirectMessage(
             topic=DEADLETTER,

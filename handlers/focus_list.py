@@ -17,10 +17,12 @@ from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, FocusListMalformed
 
 __all__ = [
+    "CSV_COLUMNS",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "RowOutcome",
     "import_focus_list",
+    "in_column_terms",
     "parse_family_member",
     "parse_focus_list",
 ]
@@ -44,16 +46,71 @@ class _Parsed:
     reason: str | None
 
 
+# A field path of handlers.cases -> the CSV column that holds it.
+CSV_COLUMNS = {
+    "track": "traject",
+    "colour": "kleur",
+    "family": "gezinsleden",
+    "informed_on": "brief_verstuurd",
+    "listed_on": "op_lijst_sinds",
+    "case": "this row",  # a rule about several columns
+}
+_PARTS = {"naam": "name", "geboortedatum": "date of birth"}
+_DATE_FIELDS = {"geboortedatum", "informed_on", "listed_on"}
+
+
+def in_column_terms(field: str) -> str:
+    """`family.0.geboortedatum` -> `gezinsleden (family member 1: date of birth)`,
+    `criteria.1` -> `criteria (criterion 2)`, `informed_on` -> `brief_verstuurd`."""
+    head, *rest = field.split(".")
+    column = CSV_COLUMNS.get(head, head)
+    if rest and rest[0].isdigit():
+        which = "family member" if head == "family" else "criterion"
+        part = f": {_PARTS.get(rest[1], rest[1])}" if len(rest) > 1 else ""
+        return f"{column} ({which} {int(rest[0]) + 1}{part})"
+    return column
+
+
+class _Lines:
+    """The file's lines, counted: where a record starts, whatever its quoted newlines."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.read = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.read += 1
+        return line
+
+
+def _delimiter(first_line: str) -> str:
+    """`,`, or `;` for a file whose header has semicolons and no comma: Dutch Excel's "CSV"
+    (the header has seven or more columns, so a comma file always has commas in it)."""
+    return ";" if ";" in first_line and "," not in first_line else ","
+
+
 def parse_focus_list(text: str, today: dt.date, policy: Policy) -> list[_Parsed]:
-    """Check the whole file before anything is stored; raise FocusListMalformed if unreadable."""
+    """Check the whole file before anything is stored; raise FocusListMalformed if unreadable.
+
+    Rows are numbered by the line they start on (header = 1). Separated by commas, or by
+    semicolons when the header has no comma (then a cell holding `;` itself, as criteria and
+    gezinsleden do, must be quoted, which Excel does)."""
+    text = text.removeprefix("\ufeff")
+    delimiter = _delimiter(text.split("\n", 1)[0])
+    lines = _Lines(text)
     # strict: a stray quote is an error, not a field that silently swallows the rows after it.
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), strict=True)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
-        header = reader.fieldnames
+        header = next(reader, None)
     except csv.Error as exc:
         raise FocusListMalformed(f"line 1: not a valid CSV header ({exc})") from None
     if not header:
         raise FocusListMalformed("the file is empty; expected a CSV header line")
+    header = [c.strip() for c in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing == ["kleur"]:
         # A list written before every youth got a label at registration.
@@ -76,18 +133,33 @@ def parse_focus_list(text: str, today: dt.date, policy: Policy) -> list[_Parsed]
     if unknown:
         raise FocusListMalformed(f"unknown column(s) {', '.join(unknown)}: refusing to guess")
     parsed: list[_Parsed] = []
-    try:
-        for record in reader:
-            parsed.append(_parse_row(reader.line_num, record, today, policy))
-    except csv.Error as exc:
-        raise FocusListMalformed(f"line {reader.line_num}: not valid CSV ({exc})") from None
-    return parsed
+    while True:
+        start = lines.read + 1  # the line this record starts on
+        try:
+            fields = next(reader, None)
+        except csv.Error as exc:
+            raise FocusListMalformed(
+                f'line {start}: not valid CSV ({exc}); a cell that starts with a quote (") '
+                "must end with one, and a quote inside a cell is written twice"
+            ) from None
+        if fields is None:
+            return parsed
+        if not fields:
+            continue  # a blank line
+        if len(fields) != len(header):
+            hint = (
+                "; in a file separated by ';' a cell holding ';' itself (criteria, "
+                "gezinsleden) must be in quotes"
+                if delimiter == ";"
+                else ""
+            )
+            parsed.append(_Parsed(start, None, f"wrong number of fields on this line{hint}"))
+            continue
+        parsed.append(_parse_row(start, dict(zip(header, fields, strict=True)), today, policy))
 
 
-def _parse_row(row: int, record: dict[str, str | None], today: dt.date, policy: Policy) -> _Parsed:
-    if None in record or any(v is None for v in record.values()):
-        return _Parsed(row, None, "wrong number of fields on this line")
-    values = {k: (v or "").strip() for k, v in record.items()}
+def _parse_row(row: int, record: dict[str, str], today: dt.date, policy: Policy) -> _Parsed:
+    values = {k: v.strip() for k, v in record.items()}
     lijst = values["lijst"].lower()
     if lijst == "bruto":
         return _Parsed(row, None, "bruto list: not taken into the approach, not stored")
@@ -110,7 +182,11 @@ def _parse_row(row: int, record: dict[str, str | None], today: dt.date, policy: 
         }
         return _Parsed(row, validate_new_case(data, today, policy), None)
     except CaseRejected as exc:
-        return _Parsed(row, None, f"{exc.field}: {exc.problem}")
+        column = in_column_terms(exc.field)
+        is_date = exc.field.rsplit(".", 1)[-1] in _DATE_FIELDS
+        unreadable_date = is_date and exc.problem.startswith("Input should")
+        hint = " (write it as YYYY-MM-DD)" if unreadable_date else ""
+        return _Parsed(row, None, f"{column}: {exc.problem}{hint}")
 
 
 def _family(cell: str) -> list[dict[str, str]]:

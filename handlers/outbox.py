@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.messages import utc_now
 from handlers.db.tables import OutboxRow
 from handlers.db.uow import OUTBOX_WRITTEN
+from handlers.tracing import current_trace_headers
 
 __all__ = ["enqueue", "enqueue_raw"]
 
@@ -47,7 +48,9 @@ def enqueue_raw(
             topic=topic,
             key=key,
             payload=payload,
-            headers=headers,
+            # The trace of the transaction that decided it (`traceparent`), kept with the row:
+            # the relay publishes the message in that trace, after a restart too.
+            headers={**current_trace_headers(), **headers},
             created_at=utc_now(),
         )
     )

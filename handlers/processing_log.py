@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from contracts.messages import utc_now
 from handlers.db.tables import ProcessingLogRow
 from handlers.db.uow import UnitOfWork
+from handlers.tracing import current_trace_id
 
 __all__ = ["REDACTED", "VIEW_ACTIONS", "log_processing", "log_view", "redact_names"]
 
@@ -42,6 +43,7 @@ def log_processing(
             round_id=round_id,
             partner=partner,
             purpose=purpose,
+            trace_id=current_trace_id(),
         )
     )
 

@@ -41,7 +41,7 @@ from handlers.rounds import issue_question_sets
 from handlers.states import QuestionStatus, RoundState
 from handlers.withdrawal import PENDING, withdraw_questions
 
-__all__ = ["REASON_MIN_CHARS", "RelabelReport", "partners_in", "relabel_case"]
+__all__ = ["REASON_MIN_CHARS", "RelabelReport", "asked_questions", "partners_in", "relabel_case"]
 
 REASON_MIN_CHARS = 10
 
@@ -148,6 +148,12 @@ async def _current_label(uow: UnitOfWork, case: CaseRow) -> Colour | None:
         .limit(1)
     )
     return None if latest is None else Colour(latest)
+
+
+def asked_questions(policy: Policy, case: CaseRow, colour: Colour) -> dict[Key, AskedQuestion]:
+    """Every question `colour` asks about this case's youth and family members, by (partner,
+    key, subject_ref): what a result re-published after afschalen reports."""
+    return _asked(policy, case, colour)
 
 
 def _asked(policy: Policy, case: CaseRow, colour: Colour) -> dict[Key, AskedQuestion]:

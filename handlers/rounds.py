@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -23,6 +24,8 @@ from handlers.questions import AddressNeeds, address_needs, question_set_for
 from handlers.states import QuestionStatus, RoundState
 
 __all__ = ["OpenRound", "issue_question_sets", "open_round"]
+
+log = logging.getLogger("handlers.rounds")
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,24 @@ async def open_round(
         case_id=case.id,
         round_id=round_id,
     )
+    asked = sorted({q.partner for q in questions if q.status == QuestionStatus.OPEN})
+    fields = {
+        "event": "round_opened",
+        "round_id": round_id,
+        "correlation_id": round_row.correlation_id,
+        "colour": colour.value,
+        "partners": asked,
+        "command_id": request.command_id,
+    }
+    uow.after_commit.append(
+        lambda: log.info(
+            "round %s opened at %s: %d partner(s) asked",
+            round_id,
+            colour.value,
+            len(asked),
+            extra=fields,
+        )
+    )
     return round_id, True
 
 
@@ -121,14 +142,14 @@ def _round_colour(policy: Policy, case: CaseRow, asked: Colour | None) -> Colour
     colour = asked or label
     if colour is None:
         raise CaseRejected(
-            "colour", f"case {case.id} has no label yet: give the colour of the round (--colour)"
+            "colour", f"case {case.id} has no label yet: give the colour of the round (--kleur)"
         )
     if label is not None and colour is not label:
         raise CaseRejected(
             "colour",
             f"case {case.id} is labelled {label.value}, and a round asks what its label "
             f"permits: to ask {colour.value} questions, relabel the case first "
-            f"(`iaj case relabel {case.id} --colour {colour.value} --reason ...`)",
+            f"(`iaj case relabel {case.id} --kleur {colour.value} --reason ...`)",
         )
     criteria = [Criterion(c) for c in case.criteria]
     refusal = policy.refuses_label(Track(case.track), colour, criteria)

@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from contracts import Partner, YesNo
-from contracts.content_free_logs import configure_logging
+from contracts.content_free_logs import LogFormat, configure_logging
 from contracts.messages import utc_now
+from kafka_access.tracing import configure_tracing
 from partner_adapters import interactive
 from partner_adapters.answering import retry_pending
 from partner_adapters.errors import AdapterError
@@ -28,7 +29,7 @@ from partner_adapters.keys_cli import app as keys_app
 from partner_adapters.loading import load_lookup
 from partner_adapters.manual import ManualAnswerRefused, answer_manually, find_open_question
 from partner_adapters.policy_guard import local_policy
-from partner_adapters.runtime import build_adapter, lookup_retry
+from partner_adapters.runtime import build_adapter, lookup_retry, run_adapter
 from partner_adapters.settings import AdapterSettings
 from partner_adapters.signing_key import SigningKeyError, load_signer
 from partner_adapters.state import AdapterStore
@@ -60,7 +61,7 @@ StateDbOpt = Annotated[
 ]
 BootstrapOpt = Annotated[
     str | None,
-    typer.Option("--bootstrap", help="Kafka host:port (else IAJ_ADAPTER_BOOTSTRAP_SERVERS)."),
+    typer.Option("--bootstrap", help="Kafka host:port (else IAJ_ADAPTER_KAFKA_BOOTSTRAP)."),
 ]
 LookupOpt = Annotated[
     str | None,
@@ -100,19 +101,35 @@ def run(
     lookup: LookupOpt = None,
     state_db: StateDbOpt = None,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            case_sensitive=False,
+            help="json, text or auto: JSON lines unless stderr is a terminal "
+            "(else IAJ_ADAPTER_LOG_FORMAT).",
+        ),
+    ] = None,
 ) -> None:
     """Answer question sets as they arrive on iaj.questions.<partner>, until stopped."""
     settings = _settings(
-        partner=partner, bootstrap_servers=bootstrap, lookup=lookup, state_db=state_db
+        partner=partner, kafka_bootstrap=bootstrap, lookup=lookup, state_db=state_db
     )
     try:
         load_signer(settings.signing_key)  # before anything is answered: unsigned is refused
     except SigningKeyError as exc:
         _err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(EXIT_REFUSED) from None
-    configure_logging(log_level.upper())
+    configure_logging(log_level.upper(), log_format or settings.log_format)
+    try:  # only with the standard OTEL_* variables set (kafka_access.tracing)
+        configure_tracing(f"iaj-adapter-{settings.require_partner().value}")
+    except ValueError as exc:  # an OTEL_TRACES_EXPORTER that is not installed
+        _err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(EXIT_REFUSED) from None
     runtime = build_adapter(settings)
-    _run(lambda: runtime.app.run())
+    # With /metrics and /health/* on IAJ_ADAPTER_OPS_PORT unless it is 0.
+    if not _run(lambda: run_adapter(runtime)):
+        _err.print("[red]the adapter did not start (see the log above)[/red]")
+        raise typer.Exit(EXIT_NOT_SENT)
 
 
 @app.command()
@@ -179,7 +196,7 @@ def answer(
     state_db: StateDbOpt = None,
 ) -> None:
     """Answer one open question by hand. It is checked exactly like a lookup's answer."""
-    settings = _settings(partner=partner, state_db=state_db, bootstrap_servers=bootstrap)
+    settings = _settings(partner=partner, state_db=state_db, kafka_bootstrap=bootstrap)
     policy = local_policy(settings.policy_file)
 
     async def work() -> int:
@@ -215,7 +232,7 @@ def retry(
 ) -> None:
     """Ask the lookup again for open questions (e.g. after a lookup failure), and send."""
     settings = _settings(
-        partner=partner, bootstrap_servers=bootstrap, lookup=lookup, state_db=state_db
+        partner=partner, kafka_bootstrap=bootstrap, lookup=lookup, state_db=state_db
     )
     policy = local_policy(settings.policy_file)
 
@@ -256,5 +273,5 @@ async def _deliver(settings: AdapterSettings, store: AdapterStore) -> int:
         )
         return EXIT_NOT_SENT
     if sent:
-        _out.print(f"Sent {sent} answer message(s) to {settings.bootstrap_servers}.")
+        _out.print(f"Sent {sent} answer message(s) to {settings.kafka_bootstrap}.")
     return 0

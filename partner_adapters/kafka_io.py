@@ -13,13 +13,16 @@ from faststream.kafka import KafkaBroker
 
 from contracts.signing import Signer, sign_answer
 from contracts.topics import answer_topic, message_key
-from kafka_access.principals import partner_group
+from kafka_access.principals import partner_client, partner_group
+from kafka_access.tracing import current_trace_headers, telemetry_middlewares
 from partner_adapters.delivery import Send, deliver_outbox
 from partner_adapters.settings import AdapterSettings
 from partner_adapters.signing_key import load_signer
 from partner_adapters.state import AdapterStore, OutboxEntry
 
 __all__ = ["consumer_group", "deliver_once", "make_kafka_broker", "sender"]
+
+_log = logging.getLogger("partner_adapters")
 
 
 def consumer_group(settings: AdapterSettings) -> str:
@@ -29,8 +32,9 @@ def consumer_group(settings: AdapterSettings) -> str:
 def make_kafka_broker(settings: AdapterSettings) -> KafkaBroker:
     """A broker object; it connects only when started."""
     return KafkaBroker(
-        settings.bootstrap_servers,
-        client_id=consumer_group(settings),
+        settings.kafka_bootstrap,
+        # Names the partner in Kafka's tools and broker logs (`iaj-adapter-<code>`).
+        client_id=partner_client(settings.require_partner()),
         # Idempotence is a setting: Apache Kafka supports it, the embedded Tansu does not.
         enable_idempotence=settings.enable_idempotence,
         acks="all",
@@ -38,6 +42,9 @@ def make_kafka_broker(settings: AdapterSettings) -> KafkaBroker:
         # Our logger, not FastStream's stdout default; per-message lines only at DEBUG.
         logger=logging.getLogger("partner_adapters.kafka"),
         log_level=logging.DEBUG,
+        # Tracing, when on (OTEL_*): the consume span continues the question set's trace and
+        # an answer published from it carries that trace's `traceparent` on.
+        middlewares=telemetry_middlewares(),
     )
 
 
@@ -56,7 +63,28 @@ def sender(broker: KafkaBroker, settings: AdapterSettings) -> Send:
         # Readers decode them with `contracts.wire.decode` (a FastStream reader: from the raw
         # message, since FastStream json-parses a body it can, whatever its annotation).
         payload = sign_answer(signers[0], entry.payload)
-        await broker.publish(payload, topic, key=key, correlation_id=correlation_id)
+        await broker.publish(
+            payload,
+            topic,
+            key=key,
+            correlation_id=correlation_id,
+            # The question set's trace (when sent while handling it): the middleware replaces
+            # it with its own span's when tracing is on, else it is passed on as it came.
+            headers=current_trace_headers(),
+        )
+        _log.info(
+            "answer %s to question set %s sent",
+            entry.message_id,
+            entry.question_set_id,
+            extra={
+                "event": "answer_sent",
+                "partner": settings.require_partner().value,
+                "round_id": str(entry.round_id),
+                "correlation_id": correlation_id,
+                "message_id": str(entry.message_id),
+                "question_set_id": str(entry.question_set_id),
+            },
+        )
 
     return send
 

@@ -17,23 +17,30 @@ from dataclasses import dataclass, field
 
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy, FastStream
+from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import REGISTRY
 
 from contracts import Policy
+from contracts.messages import utc_now
 from contracts.topics import question_topic, refusal_topic
+from kafka_access.ops import OK, Readiness, consumer_lag, kafka_check, ops_routes, ops_server
+from kafka_access.tracing import continued_trace
 from partner_adapters.answering import AnsweringOutcome, AnsweringStatus, receive
 from partner_adapters.delivery import Send, deliver_outbox
 from partner_adapters.kafka_io import consumer_group, make_kafka_broker, sender
 from partner_adapters.loading import load_lookup
 from partner_adapters.lookup import Lookup
 from partner_adapters.lookup_runner import LookupRetry
+from partner_adapters.metrics import ANSWERS_SENT, REFUSAL_NOTICES, STATE, count_outcome
 from partner_adapters.policy_guard import local_policy
 from partner_adapters.refusal_notices import receive_refusal_notice
 from partner_adapters.settings import AdapterSettings
 from partner_adapters.state import AdapterStore, KafkaPosition
 
-__all__ = ["AdapterRuntime", "build_adapter", "lookup_retry"]
+__all__ = ["AdapterRuntime", "adapter_readiness", "build_adapter", "lookup_retry", "run_adapter"]
 
 _log = logging.getLogger("partner_adapters")
 
@@ -75,7 +82,8 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
     """
     partner = settings.require_partner()
     broker = make_kafka_broker(settings)
-    app = FastStream(broker)
+    # Our logger: FastStream's default writes coloured lines (ANSI codes) to stderr.
+    app = FastStream(broker, logger=_log)
     runtime = AdapterRuntime(settings, broker, app, lookup=lookup)
     send_one: Send = sender(broker, settings)
     retry = lookup_retry(settings)
@@ -83,7 +91,14 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
     async def send_recorded() -> int:
         store, _, _ = runtime.require()
         async with runtime.delivering:  # the handler and the periodic flush take turns
-            return await deliver_outbox(store, send_one)
+            sent = await deliver_outbox(store, send_one)
+        ANSWERS_SENT.labels(partner.value).inc(sent)
+        return sent
+
+    async def refresh_state_metrics() -> None:
+        store, _, _ = runtime.require()
+        STATE.update_lag(await consumer_lag(runtime.broker))
+        STATE.update(await store.status(utc_now(), recent=0))
 
     async def flush_periodically() -> None:
         # Sends answers recorded by `iaj adapter answer --record-only` or left by a failure.
@@ -93,6 +108,10 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
                 await send_recorded()
             except Exception as exc:  # the outbox keeps them; the next round tries again
                 _log.warning("recorded answers not sent yet: %s", type(exc).__name__)
+            try:
+                await refresh_state_metrics()
+            except Exception as exc:  # the gauges keep their last values and timestamp
+                _log.warning("state metrics not refreshed: %s", type(exc).__name__)
 
     @app.on_startup
     async def open_state() -> None:
@@ -106,6 +125,7 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
         sent = await send_recorded()
         if sent:
             _log.info("sent %d answer(s) recorded before the last stop", sent)
+        await refresh_state_metrics()
         runtime.flusher = asyncio.create_task(flush_periodically())
 
     @app.on_shutdown
@@ -139,15 +159,20 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
     async def on_message(message: KafkaMessage) -> None:
         store, lookup, policy = runtime.require()
         position = _position(message.raw_message)
+        ids = _ids(message, partner.value)
         try:
             if position is not None and position.topic == refusal_topic(partner):
                 await receive_refusal_notice(message.body, store, partner, position=position)
                 await message.ack()
+                REFUSAL_NOTICES.labels(partner.value).inc()
                 return
-            outcome = await receive(
-                message.body, lookup, store, position=position, policy=policy, retry=retry
-            )
-            await send_recorded()
+            # A question set (or a withdrawal, a correction): ids only, before the lookup.
+            _log.info("message %s received", ids["message_id"], extra={"event": "received", **ids})
+            with continued_trace(message.headers):
+                outcome = await receive(
+                    message.body, lookup, store, position=position, policy=policy, retry=retry
+                )
+                await send_recorded()
         except Exception:
             # Our own state file or Kafka failed: do not skip the record; read it again.
             await asyncio.sleep(settings.redelivery_delay_seconds)
@@ -155,9 +180,39 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
             raise
         await message.ack()
         runtime.outcomes.append(outcome)
-        _log_outcome(outcome)
+        count_outcome(partner.value, outcome)
+        _log_outcome(outcome, ids)
 
     return runtime
+
+
+async def adapter_readiness(runtime: AdapterRuntime, limit_seconds: float = 2.0) -> Readiness:
+    """Ready: the local state is open and Kafka answers, with the consumer assigned."""
+    return Readiness(
+        {
+            "state": OK if runtime.store is not None else "local state not open",
+            "kafka": await kafka_check(runtime.broker, limit_seconds),
+        }
+    )
+
+
+async def run_adapter(runtime: AdapterRuntime) -> bool:
+    """Run until SIGINT/SIGTERM, with /metrics, /health/live and /health/ready on
+    IAJ_ADAPTER_OPS_PORT (0: FastStream alone, as before). False: start-up failed."""
+    settings = runtime.settings
+    if settings.ops_port == 0:
+        await runtime.app.run()
+        return True
+    partner = settings.require_partner()
+    runtime.broker.add_middleware(
+        KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"iaj-adapter-{partner.value}")
+    )
+    asgi = AsgiFastStream.from_app(
+        runtime.app, asgi_routes=ops_routes(lambda: adapter_readiness(runtime), REGISTRY)
+    )
+    server = ops_server(asgi, settings.ops_host, settings.ops_port)
+    await server.serve()
+    return server.started
 
 
 def _position(raw: object) -> KafkaPosition | None:
@@ -166,25 +221,55 @@ def _position(raw: object) -> KafkaPosition | None:
     return None
 
 
-def _log_outcome(outcome: AnsweringOutcome) -> None:
+def _ids(message: KafkaMessage, partner: str) -> dict[str, str | None]:
+    """The ids of a consumed record for log lines: from its key and headers, never its body.
+    Every message of a round is keyed by the round's id (contracts.topics.message_key)."""
+    raw = message.raw_message
+    key = raw.key if isinstance(raw, ConsumerRecord) else None
+    return {
+        "partner": partner,
+        "round_id": key.decode("utf-8", "replace")[:64] if isinstance(key, bytes) else None,
+        "correlation_id": (message.correlation_id or None),
+        "message_id": (message.message_id or None),
+    }
+
+
+def _log_outcome(outcome: AnsweringOutcome, ids: dict[str, str | None]) -> None:
     # Ids, counts and reasons only: never names or answer content.
+    failure = outcome.lookup_failure
+    set_id = outcome.question_set_id
     rejection = outcome.rejection
     if rejection is not None:
         where = rejection.position
         at = "" if where is None else f" at {where.topic}[{where.partition}]@{where.offset}"
         _log.warning(
-            "message %s%s rejected: %s", rejection.message_id or "(no id)", at, rejection.reason
+            "message %s%s rejected: %s",
+            rejection.message_id or "(no id)",
+            at,
+            rejection.reason,
+            extra={"event": "rejected", **ids, "reason": str(rejection.reason)},
         )
         return
     if outcome.status is AnsweringStatus.WITHDRAWN:
         _log.info(
             "withdrawal: %d open question(s) dropped, %d unsent answer(s) not sent",
             *outcome.dropped,
+            extra={"event": "withdrawal", **ids},
         )
         return
     if outcome.status is AnsweringStatus.CORRECTED:
-        _log.info("subject correction: %d pending question set(s) updated", outcome.corrected_sets)
+        _log.info(
+            "subject correction: %d pending question set(s) updated",
+            outcome.corrected_sets,
+            extra={"event": "correction", **ids},
+        )
         return
+    if outcome.message is not None:  # the answer's own ids: more precise than the record's
+        ids = {
+            **ids,
+            "round_id": str(outcome.message.round_id),
+            "correlation_id": str(outcome.message.correlation_id),
+        }
     _log.info(
         "question set %s: %s (%d answered, %d refused at source, %d open%s)",
         outcome.question_set_id,
@@ -193,4 +278,15 @@ def _log_outcome(outcome: AnsweringOutcome) -> None:
         len(outcome.refusals),
         len(outcome.open_questions),
         "" if outcome.lookup_failure is None else f", lookup failed: {outcome.lookup_failure.kind}",
+        extra={
+            "event": "question_set_handled",
+            **ids,
+            "question_set_id": None if set_id is None else str(set_id),
+            "status": outcome.status.value,
+            "answered": 0 if outcome.message is None else len(outcome.message.answers),
+            "refused_at_source": len(outcome.refusals),
+            "refusal_reasons": sorted({str(r.reason) for r in outcome.refusals}),
+            "open": len(outcome.open_questions),
+            "lookup_failure": None if failure is None else failure.kind,
+        },
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import Partner
+from contracts.content_free_logs import LogFormat
 from kafka_access.security import (
     KafkaSecurity,
     SaslMechanism,
@@ -19,17 +23,26 @@ from partner_adapters.loading import DEFAULT_LOOKUP
 __all__ = ["AdapterSettings"]
 
 
+_PREFIX = "IAJ_ADAPTER_"
+_OLD_BOOTSTRAP = "IAJ_ADAPTER_BOOTSTRAP_SERVERS"
+
+
 class AdapterSettings(BaseSettings):
     """Everything a partner adapter can be told. Nothing else reads the environment.
 
     Command-line flags override these; e.g. `--partner` overrides IAJ_ADAPTER_PARTNER.
     """
 
-    model_config = SettingsConfigDict(env_prefix="IAJ_ADAPTER_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix=_PREFIX, env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     partner: Partner | None = Field(default=None, description="This partner's code, e.g. 'cjg'")
-    bootstrap_servers: str = Field(
-        default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]"
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092",
+        # IAJ_ADAPTER_BOOTSTRAP_SERVERS: the name before 2026-11, still read (with a warning).
+        validation_alias=AliasChoices(f"{_PREFIX}KAFKA_BOOTSTRAP", _OLD_BOOTSTRAP),
+        description="Kafka bootstrap servers, host:port[,host:port]",
     )
     lookup: str = Field(
         default=DEFAULT_LOOKUP,
@@ -69,12 +82,48 @@ class AdapterSettings(BaseSettings):
         ge=0,
         description="Pause before a question set is read again after a local failure",
     )
+    log_format: LogFormat = Field(
+        default=LogFormat.AUTO,
+        description="Log lines of `run`: json, text, or auto (JSON unless stderr is a terminal)",
+    )
+    ops_port: int = Field(
+        default=9465,
+        ge=0,
+        le=65535,
+        description="Port of /metrics, /health/live and /health/ready of `run`; 0: not served",
+    )
+    ops_host: str = Field(
+        default="0.0.0.0",  # counts and health only; a scraper must reach it
+        description="Address the operations endpoints listen on",
+    )
     # Kafka security: the partner's own SASL user, which the ACLs limit to its own topics.
     security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
     sasl_mechanism: SaslMechanism = SaslMechanism.SCRAM_SHA_512
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_cafile: Path | None = Field(default=None, description="CA of the brokers (SASL_SSL)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "bootstrap_servers" in data:  # the old Python name
+            warnings.warn(
+                "AdapterSettings(bootstrap_servers=...) is deprecated: kafka_bootstrap=...",
+                FutureWarning,
+                stacklevel=2,
+            )
+            data = {k: v for k, v in data.items() if k != "bootstrap_servers"} | {
+                "kafka_bootstrap": data["bootstrap_servers"]
+            }
+        names = {name.upper() for name in os.environ}
+        if _OLD_BOOTSTRAP in names and f"{_PREFIX}KAFKA_BOOTSTRAP" not in names:
+            warnings.warn(
+                f"{_OLD_BOOTSTRAP} is deprecated and will go: name it "
+                f"{_PREFIX}KAFKA_BOOTSTRAP (as the service's IAJ_KAFKA_BOOTSTRAP)",
+                FutureWarning,
+                stacklevel=2,
+            )
+        return data
 
     @model_validator(mode="after")
     def _usable_security(self) -> AdapterSettings:

@@ -12,12 +12,14 @@ from broker.cli.common import (
     DatabaseUrlOpt,
     JsonOpt,
     acting_official,
+    fail,
     load_settings,
     out,
     print_json,
     reported_errors,
     run_db,
 )
+from broker.cli.terms import renamed_flag
 from contracts.enums import Colour, Criterion
 from contracts.messages import utc_now
 from contracts.policy import load_policy
@@ -67,17 +69,23 @@ def criteria(
 
 def relabel(
     case_id: CaseArg,
-    colour: Annotated[Colour, typer.Option(help="The new label.")],
     reason: Annotated[
         str, typer.Option(help="Why the label changes (a sentence; in the processing log).")
     ],
+    kleur: Annotated[
+        Colour | None, typer.Option(help="The new label: groen, oranje or rood. Required.")
+    ] = None,
     who: ActorOpt = None,
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
+    old_colour: Annotated[Colour | None, typer.Option("--colour", hidden=True)] = None,
 ) -> None:
     """Op- of afschalen. Up: an open round asks only the new label's additional questions
     and completes under it. Down: questions the lower label does not ask are withdrawn, and
     what it does not permit is deleted from every round of the case (results re-published)."""
+    colour = renamed_flag(kleur, old_colour, old="--colour", new="--kleur")
+    if colour is None:
+        fail("missing option --kleur")
     settings = load_settings(database_url)
     actor = acting_official(settings, who)
     with reported_errors():
@@ -90,7 +98,7 @@ def relabel(
         await uow.commit()
         return report
 
-    report = run_db(settings, work)
+    report = run_db(settings, work, flags={"colour": "--kleur", "criteria": "--add/--remove"})
     added, withdrawn = partners_in(report.added), partners_in(report.withdrawn)
     summary: dict[str, Any] = {
         "case_id": report.case_id,

@@ -18,12 +18,14 @@ from broker.cli.common import (
     DatabaseUrlOpt,
     JsonOpt,
     acting_official,
+    fail,
     load_settings,
     out,
     print_json,
     reported_errors,
     run_db,
 )
+from broker.cli.terms import renamed_flag
 from contracts.enums import Colour, District, Track
 from contracts.policy import load_policy
 from handlers.case_list import CaseSummary, list_cases
@@ -53,17 +55,21 @@ def add(
     naam: Annotated[str, typer.Option(help="Name of the youth.")],
     geboortedatum: Annotated[dt.datetime, date_option("Date of birth")],
     district: Annotated[District, typer.Option(help="Stadsdeel.")],
-    track: Annotated[Track, typer.Option(help="iaj (below 23) or bit (up to and incl. 27).")],
     criterium: Annotated[
-        list[Criterion], typer.Option(help="Afwegingskader criterion met; repeat for more.")
+        list[Criterion],
+        typer.Option(help="Afwegingskader criterion met (CSV: criteria); repeat for more."),
     ],
-    colour: Annotated[
-        Colour,
+    traject: Annotated[
+        Track | None,
+        typer.Option(help="iaj (below 23) or bit (up to and incl. 27). Required."),
+    ] = None,
+    kleur: Annotated[
+        Colour | None,
         typer.Option(
             help="The label the overleg gave: groen, oranje or rood (rood needs a BIT "
-            "criterion; the BIT track is rood only)."
+            "criterion; the BIT track is rood only). Required."
         ),
-    ],
+    ] = None,
     adres: Annotated[
         str | None,
         typer.Option(help="Address, only with --adres-reden; sent only where a question needs it."),
@@ -84,8 +90,16 @@ def add(
     who: ActorOpt = None,
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
+    old_track: Annotated[Track | None, typer.Option("--track", hidden=True)] = None,
+    old_colour: Annotated[Colour | None, typer.Option("--colour", hidden=True)] = None,
 ) -> None:
-    """Put a youth on the netto focus list with its label. Prints the new case id."""
+    """Put a youth on the netto focus list with its label. Prints the new case id.
+
+    The flags are the focus list's CSV columns (`iaj focuslist import`)."""
+    track = renamed_flag(traject, old_track, old="--track", new="--traject")
+    colour = renamed_flag(kleur, old_colour, old="--colour", new="--kleur")
+    if track is None or colour is None:
+        fail(f"missing option {'--traject' if track is None else '--kleur'}")
     settings = load_settings(database_url)
     actor = acting_official(settings, who)
     today = dt.date.today()
@@ -145,7 +159,7 @@ def inform(
         await record_informed(uow, case_id, date.date(), actor=actor, today=dt.date.today())
         await uow.commit()
 
-    run_db(settings, work)
+    run_db(settings, work, flags={"informed_on": "--date"})
     out.print(f"[green]informing letter of {date.date().isoformat()} recorded[/green]")
 
 

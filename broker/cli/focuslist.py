@@ -51,14 +51,17 @@ def import_(
             exists=True,
             dir_okay=False,
             readable=True,
-            help=f"CSV (UTF-8) with the columns {', '.join(REQUIRED_COLUMNS)}, ...",
+            help=f"CSV (UTF-8; commas, or semicolons as Dutch Excel writes) with the "
+            f"columns {', '.join(REQUIRED_COLUMNS)}, ...",
         ),
     ],
     who: ActorOpt = None,
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
-    """Take in every valid netto row; bruto and invalid rows are reported by number only."""
+    """Take in every valid netto row; bruto and invalid rows are reported by line number only.
+
+    Exits 2 when no row was taken in (unless every netto row is on the list already)."""
     settings = load_settings(database_url)
     actor = acting_official(settings, who)
     try:
@@ -90,21 +93,41 @@ def import_(
                 "not_taken_in": len(outcomes) - taken,
             }
         )
-        return
-    out.print(_table(outcomes))
-    out.print(
-        Text.assemble(
-            ("taken in: ", "bold"),
-            (str(taken), "green"),
-            ("   not taken in: ", "bold"),
-            (str(len(outcomes) - taken), "yellow" if taken < len(outcomes) else ""),
+    else:
+        out.print(_table(outcomes))
+        out.print(
+            Text.assemble(
+                ("taken in: ", "bold"),
+                (str(taken), "green"),
+                ("   not taken in: ", "bold"),
+                (str(len(outcomes) - taken), "yellow" if taken < len(outcomes) else ""),
+            )
         )
+    why_none = _why_none_taken_in(outcomes)
+    if why_none is not None:
+        fail(f"{file}: no row was taken in: {why_none}")
+
+
+def _why_none_taken_in(outcomes: list[RowOutcome]) -> str | None:
+    """Why an import that took no one in failed (exit 2); None when it did not fail: a row
+    was taken in, now or by an earlier import of the file (its youths are on the list)."""
+    if any(o.taken_in or o.case_id is not None for o in outcomes):
+        return None
+    if not outcomes:
+        return "the file has a header and no rows"
+    bruto = sum((o.reason or "").startswith("bruto") for o in outcomes)
+    refused = len(outcomes) - bruto
+    if refused == 0:
+        return f"all {bruto} row(s) are bruto, which are not taken in; is it the netto list?"
+    return (
+        f"{refused} row(s) refused (see the reasons above), {bruto} bruto; correct the "
+        "refused rows and import the file again"
     )
 
 
 def _table(outcomes: list[RowOutcome]) -> Table:
     table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("row", justify="right")
+    table.add_column("line", justify="right")
     table.add_column("taken in")
     table.add_column("case / why not", overflow="fold")
     for o in outcomes:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from broker.cli.terms import renamed_flag
 from contracts.enums import AnswerShape, Colour, Partner
 from contracts.policy import AskedQuestion, DetailFieldKind, Policy, PolicyError, load_policy
 
@@ -68,8 +69,8 @@ def _question_view(policy: Policy, q: AskedQuestion) -> dict[str, Any]:
 
 @app.command()
 def show(
-    colour: Annotated[
-        Colour | None, typer.Option("--colour", "-c", help="Only this colour.")
+    kleur: Annotated[
+        Colour | None, typer.Option("--kleur", "-k", help="Only this colour (label).")
     ] = None,
     partner: Annotated[
         Partner | None, typer.Option("--partner", "-p", help="Only this partner.")
@@ -78,8 +79,10 @@ def show(
         bool, typer.Option("--json", help="JSON: colour -> partner -> questions.")
     ] = False,
     file: _FileOption = None,
+    old_colour: Annotated[Colour | None, typer.Option("--colour", "-c", hidden=True)] = None,
 ) -> None:
     """Show which partner is asked what, about whom, and in which answer shape, per colour."""
+    colour = renamed_flag(kleur, old_colour, old="--colour", new="--kleur")
     policy = _load(file)
     view = policy_view(policy, colour, partner)
     if as_json:

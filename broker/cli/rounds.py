@@ -1,4 +1,4 @@
-"""`iaj round ...`: open an enrichment round for a youth, and look at one."""
+"""`iaj round ...`: open an enrichment round for a youth, list the rounds, look at one."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from broker.cli.common import (
     reported_errors,
     run_db,
 )
-from contracts.enums import Colour
+from broker.cli.terms import renamed_flag
+from contracts.enums import Colour, Partner
 from contracts.messages import WithdrawalReason, utc_now
 from contracts.policy import load_policy
 from handlers.db.tables import RoundRow
@@ -31,10 +32,12 @@ from handlers.db.uow import UnitOfWork
 from handlers.errors import RoundNotOpen, UnknownRound
 from handlers.reasons import check_reason
 from handlers.relabel import REASON_MIN_CHARS
+from handlers.round_list import RoundList, list_rounds
 from handlers.round_view import QuestionView, RoundView, round_view
 from handlers.rounds import OpenRound, open_round
 from handlers.states import QuestionStatus, RoundState
 from handlers.withdrawal import cancel_round
+from kafka_access.tracing import configure_tracing, operation_span
 
 __all__ = ["app", "round_json"]
 
@@ -53,13 +56,13 @@ _COLOUR_STYLE = {Colour.GROEN: "green", Colour.ORANJE: "dark_orange", Colour.ROO
 
 @app.callback()
 def _root() -> None:
-    """Enrichment rounds ("uitvraag")."""
+    """Enrichment rounds ("uitvraag"): open, list, show, cancel."""
 
 
 @app.command("open")
 def open_(
     case_id: Annotated[str, typer.Argument(metavar="CASE", help="The case id.")],
-    colour: Annotated[
+    kleur: Annotated[
         Colour | None,
         typer.Option(
             help="The case's label (the default); another colour is refused: relabel first."
@@ -68,19 +71,25 @@ def open_(
     who: ActorOpt = None,
     as_json: JsonOpt = False,
     database_url: DatabaseUrlOpt = None,
+    old_colour: Annotated[Colour | None, typer.Option("--colour", hidden=True)] = None,
 ) -> None:
     """Open a round at the case's label: its question sets go to the outbox, which `iaj serve`
     publishes. Refused when the recorded criteria do not support the label."""
+    colour = renamed_flag(kleur, old_colour, old="--colour", new="--kleur")
     settings = load_settings(database_url)
     actor = acting_official(settings, who)
     with reported_errors():
         policy = load_policy(settings.policy_file)
 
+    # With OTEL_* set, the round's trace starts here: its question sets carry it on.
+    configure_tracing("iaj-cli")
+
     async def work(uow: UnitOfWork) -> RoundView:
         request = OpenRound(case_id=case_id, colour=colour, actor=actor)
-        round_id, _ = await open_round(
-            uow, policy, request, now=utc_now(), deadline=settings.round_deadline
-        )
+        with operation_span("iaj round open"):
+            round_id, _ = await open_round(
+                uow, policy, request, now=utc_now(), deadline=settings.round_deadline
+            )
         view = await round_view(uow, round_id, actor=None)  # opening it is logged already
         await uow.commit()
         return view
@@ -113,6 +122,72 @@ def open_(
     if asked_later:
         out.print(f"asked once their condition is met: {', '.join(asked_later)}", soft_wrap=True)
     out.print("[dim]the running service (iaj serve) publishes the question sets[/dim]")
+
+
+@app.command("list")
+def list_(
+    state: Annotated[
+        RoundState | None, typer.Option(help="Only rounds in this state.", case_sensitive=False)
+    ] = None,
+    case_id: Annotated[
+        str | None, typer.Option("--case", metavar="CASE", help="Only this case's rounds.")
+    ] = None,
+    partner: Annotated[
+        Partner | None,
+        typer.Option(
+            help="Only rounds with a question still open at this partner.", case_sensitive=False
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
+    as_json: JsonOpt = False,
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """The rounds, newest first: id, case id, colour, state, deadline, and the partners
+    whose questions are still open. Ids only, no names, so not logged as a view."""
+    settings = load_settings(database_url)
+
+    async def work(uow: UnitOfWork) -> RoundList:
+        return await list_rounds(
+            uow, state=state, case_id=case_id, outstanding_at=partner, limit=limit
+        )
+
+    listed = run_db(settings, work)
+    if as_json:
+        print_json(
+            {
+                "matching": listed.matching,
+                "rounds": [
+                    {
+                        **dataclasses.asdict(r),
+                        "outstanding": {p.value: n for p, n in r.outstanding.items()},
+                    }
+                    for r in listed.rounds
+                ],
+            }
+        )
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    # Ids whole (operators copy them into the next command): the round, its case below it.
+    table.add_column("round / case", no_wrap=True)
+    table.add_column("colour", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("deadline", no_wrap=True)
+    table.add_column("open at", overflow="fold")
+    for r in listed.rounds:
+        ids = Text(r.round_id)
+        ids.append(f"\n{r.case_id}", style="dim")
+        table.add_row(
+            ids,
+            Text(r.colour.value, _COLOUR_STYLE[r.colour]),
+            r.state.value,
+            f"{r.deadline:%Y-%m-%d}",
+            "\n".join(f"{p.value} {n}" for p, n in r.outstanding.items()) or "-",
+        )
+    if not listed.rounds:
+        table.add_row("(none)", *[""] * 4)
+    out.print(table)
+    if listed.matching > len(listed.rounds):
+        out.print(f"[dim]{len(listed.rounds)} of {listed.matching} shown; --limit for more[/dim]")
 
 
 @app.command()
@@ -210,6 +285,48 @@ def cancel(
         "[dim]the running service (iaj serve) tells the partners and publishes the "
         "cancelled result[/dim]"
     )
+
+
+@app.command()
+def republish(
+    round_id: Annotated[str, typer.Argument(metavar="ROUND", help="The round id.")],
+    who: ActorOpt = None,
+    as_json: JsonOpt = False,
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """Publish a closed round's result again on iaj.results (the backend lost it, or the
+    topic's retention removed it): the same message id and revision, so a backend that has
+    it already ignores the repeat. Logged in the processing log; refused for an open round."""
+    from handlers.republish import Republished, republish_result
+
+    settings = load_settings(database_url)
+    actor = acting_official(settings, who)
+    with reported_errors():
+        policy = load_policy(settings.policy_file)
+
+    async def work(uow: UnitOfWork) -> Republished:
+        done = await republish_result(uow, policy, round_id, actor=actor, now=utc_now())
+        await uow.commit()
+        return done
+
+    done = run_db(settings, work)
+    if as_json:
+        print_json(
+            {
+                "round_id": done.round_id,
+                "message_id": done.message_id,
+                "revision": done.revision,
+                "completion": done.completion.value,
+            }
+        )
+        return
+    out.print(
+        f"result of round {done.round_id} (revision {done.revision}, {done.completion.value}, "
+        f"message id {done.message_id}) is in the outbox again",
+        soft_wrap=True,
+        markup=False,
+    )
+    out.print("[dim]the running service (iaj serve) publishes it on iaj.results[/dim]")
 
 
 def round_json(view: RoundView) -> dict[str, Any]:

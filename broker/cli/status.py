@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -20,22 +21,47 @@ from broker.cli.common import (
     print_json,
     run_db,
 )
+from broker.settings import ServiceSettings
 from contracts.enums import Partner
 from contracts.messages import utc_now
 from handlers.db.uow import UnitOfWork
 from handlers.status import ServiceStatus, service_status
 
-__all__ = ["app", "status", "status_json"]
+if TYPE_CHECKING:
+    from broker.service.consumer_lag import KafkaLag
+
+__all__ = ["EXIT_KAFKA_UNREACHABLE", "app", "status", "status_json"]
 
 
-def status(as_json: JsonOpt = False, database_url: DatabaseUrlOpt = None) -> None:
-    """What operations watch: partners' backlog, rounds, the outbox, dead letters, retention.
+# Exit codes: 0 all read; 1 the database could not be used (nothing shown); 3 the database
+# part is shown, but Kafka could not be reached (no consumer lag).
+EXIT_KAFKA_UNREACHABLE = 3
+
+KafkaOpt = Annotated[
+    bool,
+    typer.Option(
+        "--kafka/--no-kafka",
+        help="Also read consumer lag from Kafka (IAJ_KAFKA_*, the monitoring user "
+        "IAJ_MONITOR_SASL_USERNAME when set).",
+    ),
+]
+
+
+def status(
+    as_json: JsonOpt = False, database_url: DatabaseUrlOpt = None, kafka: KafkaOpt = True
+) -> None:
+    """What operations watch: partners' backlog, rounds, the outbox, dead letters, retention,
+    and Kafka consumer lag.
 
     Per partner: open questions in open rounds ("open") and how long the oldest waits,
     answers accepted, refused and late, messages dead-lettered ("dead"). Then rounds per
     state, the unsent outbox rows and the dead letters per reason; the service's last
     retention pass and when the next is due; the cases that left without a recorded
-    uitstroombrief.
+    uitstroombrief. Then, from Kafka, per partner: records on its answer topic the service has
+    not consumed ("answers lag"), questions its adapter has not consumed ("adapter lag") and
+    the adapter's connected consumers; an adapter that left a question unconsumed for longer
+    than IAJ_PARTNER_SILENT_AFTER is called silent. Exit 3 when Kafka could not be reached
+    (the database part is shown), 1 when the database could not be used.
     """
     settings = load_settings(database_url)
     interval = dt.timedelta(seconds=settings.retention_interval_seconds)
@@ -44,9 +70,97 @@ def status(as_json: JsonOpt = False, database_url: DatabaseUrlOpt = None) -> Non
         return await service_status(uow, utc_now(), retention_interval=interval)
 
     report = run_db(settings, work)
+    lag: KafkaLag | None = None
+    unreachable: str | None = None
+    if kafka:
+        lag, unreachable = _read_lag(settings)
     if as_json:
-        print_json(status_json(report))
+        print_json(status_json(report, lag, unreachable, read_kafka=kafka))
+        if unreachable is not None:
+            raise typer.Exit(EXIT_KAFKA_UNREACHABLE)
         return
+    _print_database_part(report)
+    if lag is not None:
+        _print_lag(lag)
+    elif unreachable is not None:
+        out.print(
+            Text.assemble(
+                ("kafka: ", "bold"),
+                ("could not be reached", "red"),
+                f" ({unreachable}); consumer lag unknown, the rest above is from the database",
+            ),
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_KAFKA_UNREACHABLE)
+
+
+def _read_lag(settings: ServiceSettings) -> tuple[KafkaLag | None, str | None]:
+    """The lag, or why Kafka could not be asked."""
+    from broker.service.consumer_lag import KafkaUnreachable, read_lag
+
+    try:
+        security = settings.monitor_security()
+        lag = asyncio.run(
+            read_lag(
+                settings.kafka_bootstrap,
+                silent_after=settings.partner_silent_after,
+                now=utc_now(),
+                municipal_group=settings.consumer_group,
+                timeout_seconds=settings.status_kafka_timeout_seconds,
+                **security.client_kwargs,
+            )
+        )
+    except KafkaUnreachable as exc:
+        return None, str(exc)
+    return lag, None
+
+
+def _print_lag(lag: KafkaLag) -> None:
+    table = Table(
+        title="kafka consumer lag", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False
+    )
+    table.add_column("partner", no_wrap=True, min_width=len(max(Partner, key=len)))
+    for column in ("answers lag", "adapter lag", "consumers", "adapter"):
+        table.add_column(column, justify="right", no_wrap=True)
+    answers = {a.partner: a for a in lag.answers}
+    for adapter in lag.adapters:
+        answered = answers[adapter.partner]
+        table.add_row(
+            adapter.partner.value,
+            Text(str(answered.lag), "yellow" if answered.lag else "dim"),
+            Text(str(adapter.lag), "yellow" if adapter.lag else "dim"),
+            "-" if adapter.members is None else str(adapter.members),
+            Text("silent", "red") if adapter.stale else Text("ok", "green"),
+        )
+    out.print(table)
+    threshold = human_age(lag.silent_after)
+    for adapter in lag.silent():
+        connected = (
+            "no consumer connected"
+            if adapter.members == 0
+            else f"{adapter.members} consumer(s) connected"
+            if adapter.members
+            else "consumers unknown"
+        )
+        out.print(
+            Text.assemble(
+                (f"{adapter.partner.value}: ", "bold red"),
+                f"its adapter has not consumed a question waiting for more than {threshold} "
+                f"({adapter.lag} unconsumed on {adapter.topic}, {connected}): is the "
+                "partner's adapter running?",
+            ),
+            soft_wrap=True,
+        )
+    if not lag.silent():
+        out.print(
+            Text.assemble(
+                ("adapters: ", "bold"),
+                (f"none silent (no question unconsumed for more than {threshold})", "green"),
+            )
+        )
+
+
+def _print_database_part(report: ServiceStatus) -> None:
     out.print(_partner_table(report))
     rounds = " · ".join(f"{state.value} {n}" for state, n in report.rounds.items())
     out.print(Text.assemble(("rounds: ", "bold"), rounds))
@@ -111,8 +225,46 @@ def _next_pass(report: ServiceStatus) -> Text:
     return Text(_minute(due))
 
 
-def status_json(report: ServiceStatus) -> dict[str, Any]:
-    """Ages in seconds (null when nothing waits), counts as numbers, partners by code."""
+def status_json(
+    report: ServiceStatus,
+    lag: KafkaLag | None = None,
+    unreachable: str | None = None,
+    *,
+    read_kafka: bool = False,
+) -> dict[str, Any]:
+    """Ages in seconds (null when nothing waits), counts as numbers, partners by code.
+    `kafka`: null when not asked (--no-kafka), else `reachable` and, when it was, the lag."""
+    data = _database_json(report)
+    data["kafka"] = _kafka_json(lag, unreachable) if read_kafka else None
+    return data
+
+
+def _kafka_json(lag: KafkaLag | None, unreachable: str | None) -> dict[str, Any]:
+    if lag is None:
+        return {"reachable": False, "error": unreachable}
+    answers = {a.partner: a for a in lag.answers}
+    return {
+        "reachable": True,
+        "silent_after_seconds": lag.silent_after.total_seconds(),
+        "silent": [a.partner.value for a in lag.silent()],
+        "partners": {
+            a.partner.value: {
+                "answers_group": answers[a.partner].group,
+                "answers_lag": answers[a.partner].lag,
+                "adapter_group": a.group,
+                "adapter_topic": a.topic,
+                "adapter_lag": a.lag,
+                "adapter_committed": a.committed,
+                "adapter_end_offset": a.end_offset,
+                "adapter_members": a.members,
+                "adapter_silent": a.stale,
+            }
+            for a in lag.adapters
+        },
+    }
+
+
+def _database_json(report: ServiceStatus) -> dict[str, Any]:
     return {
         "at": report.at.isoformat(),
         "partners": {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage, Topic
@@ -22,6 +22,7 @@ from contracts.topics import COMMANDS as COMMANDS_TOPIC
 from contracts.topics import answer_topic
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery, dead_letter_failure
+from handlers.tracing import consumed
 
 __all__ = ["ConsumingService"]
 
@@ -94,7 +95,9 @@ class ConsumingService(TransactingService, ABC):
             await self._consume_answers(answers)
         for body, delivery in messages:
             if delivery.topic == COMMANDS_TOPIC:
-                await self._consume_one(body, delivery, self._on_command)
+                # In the trace the command came with: the round it opens carries it on.
+                with consumed(delivery.topic, delivery.headers, delivery.headers.get("message_id")):
+                    await self._consume_one(body, delivery, self._on_command)
 
     async def _consume_answers(self, messages: list[tuple[bytes, Delivery]]) -> None:
         """Process a batch in one transaction. If the batch fails for a reason that is not
@@ -141,5 +144,17 @@ def _deliveries(msg: KafkaMessage) -> list[Delivery]:
     # A tuple from the real consumer; a list from FastStream's in-memory test broker.
     records = tuple(raw) if isinstance(raw, tuple | list) else (raw,)
     return [
-        Delivery(topic=r.topic, partition=r.partition, offset=r.offset, key=r.key) for r in records
+        Delivery(
+            topic=r.topic,
+            partition=r.partition,
+            offset=r.offset,
+            key=r.key,
+            headers=_headers(r.headers),
+        )
+        for r in records
     ]
+
+
+def _headers(raw: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
+    # Header values are the sender's bytes: decoded leniently, used only for ids and tracing.
+    return {name: (value or b"").decode("utf-8", "replace") for name, value in raw or ()}

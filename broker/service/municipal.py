@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 
@@ -27,7 +29,17 @@ from tenacity import (
 
 from broker.service.consumer import ConsumingService
 from broker.service.kafka_admin import create_topics
-from broker.service.metrics import ANSWERS, COMMANDS
+from broker.service.metrics import (
+    ANSWER_BATCH_SECONDS,
+    ANSWER_BATCH_SIZE,
+    ANSWERS,
+    COMMANDS,
+    PURGE_RUNS,
+    PURGED_CASES,
+    REFUSALS,
+    SNAPSHOT,
+)
+from broker.service.oplog import log_answer_batch, log_command
 from broker.service.partner_keys import load_partner_keys
 from broker.service.relay import OutboxRelay
 from broker.service.transactions import ServiceHalted
@@ -43,13 +55,17 @@ from handlers.commands import handle_command
 from handlers.completion import expire_overdue
 from handlers.db.engine import make_engine, make_session_factory
 from handlers.db.faults import is_transient, log_retry
-from handlers.db.migrate import upgrade
+from handlers.db.migrate import require_current, upgrade
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery
 from handlers.officials import Officials, load_officials
+from handlers.ops_snapshot import ops_snapshot
 from handlers.retention import purge_due
 from handlers.rounds import OpenRound, open_round
 from handlers.uitstroom import leave_at_age_limit
+from kafka_access.ops import consumer_lag
+from kafka_access.principals import MUNICIPAL_CLIENT, RELAY_CLIENT, TOPIC_ADMIN_CLIENT
+from kafka_access.tracing import telemetry_middlewares
 
 __all__ = ["MunicipalService"]
 
@@ -89,12 +105,16 @@ class MunicipalService(ConsumingService):
         # of its own too: give it the same guarantees, should anyone publish through it.
         self.broker = KafkaBroker(
             settings.kafka_bootstrap,
+            # What Kafka's tools show for the consumer (else `faststream-<version>-<uuid>`).
+            client_id=MUNICIPAL_CLIENT,
             graceful_timeout=30.0,
             logger=log,
             log_level=logging.DEBUG,
             security=self.security.faststream,
             acks=_acks(settings.producer_acks),
             enable_idempotence=settings.producer_idempotence,
+            # Tracing, when on (OTEL_*): a span per consumed batch, linked to its messages'.
+            middlewares=telemetry_middlewares(),
         )
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
@@ -107,13 +127,20 @@ class MunicipalService(ConsumingService):
         self._subscribe()
 
     async def _on_answers(self, uow: UnitOfWork, messages: list[tuple[bytes, Delivery]]) -> None:
+        started = time.perf_counter()
         reports = await handle_answers(uow, messages, utc_now(), self.partner_keys)
         await uow.commit()
+        ANSWER_BATCH_SECONDS.observe(time.perf_counter() - started)
+        ANSWER_BATCH_SIZE.observe(len(messages))
         for report, (_, delivery) in zip(reports, messages, strict=True):
             partner = delivery.topic.rsplit(".", 1)[-1]
             ANSWERS.labels(partner, "accepted").inc(report.accepted)
             ANSWERS.labels(partner, "refused").inc(len(report.refused))
             ANSWERS.labels(partner, "late").inc(report.late)
+            ANSWERS.labels(partner, "already_answered").inc(report.already_answered)
+            for reason in report.refused:
+                REFUSALS.labels(partner, reason.value).inc()
+        log_answer_batch(reports)
 
     async def _on_command(self, uow: UnitOfWork, body: bytes, delivery: Delivery) -> None:
         report = await handle_command(
@@ -126,6 +153,7 @@ class MunicipalService(ConsumingService):
             now=utc_now(),
         )
         COMMANDS.labels(report.outcome).inc()
+        log_command(report, delivery)
 
     async def start(self) -> None:
         """Migrate, create topics, start the relay, the deadline watch and the consumers."""
@@ -136,10 +164,12 @@ class MunicipalService(ConsumingService):
                 all_topics(),
                 partitions=self.settings.topic_partitions,
                 replication_factor=self.settings.topic_replication_factor,
+                client_id=TOPIC_ADMIN_CLIENT,
                 **self.security.client_kwargs,
             )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka_bootstrap,
+            client_id=RELAY_CLIENT,
             acks=_acks(self.settings.producer_acks),
             enable_idempotence=self.settings.producer_idempotence,
             request_timeout_ms=self.settings.producer_request_timeout_ms,
@@ -167,6 +197,14 @@ class MunicipalService(ConsumingService):
                     "retention pass", self.purge_now, self.settings.retention_interval_seconds
                 ),
                 name="retention-watch",
+            ),
+            asyncio.create_task(
+                self._periodically(
+                    "metrics snapshot",
+                    self.refresh_metrics,
+                    self.settings.metrics_refresh_seconds,
+                ),
+                name="metrics-snapshot",
             ),
             asyncio.create_task(
                 self._periodically(
@@ -243,7 +281,10 @@ class MunicipalService(ConsumingService):
             reraise=True,
         ):
             with attempt:
-                await upgrade(self.engine)
+                if self.settings.migrate_on_start:
+                    await upgrade(self.engine)
+                else:  # IAJ_MIGRATE_ON_START=false: only `iaj db upgrade` migrates
+                    await require_current(self.engine)
         self.readiness = "starting: the database is there"
 
     def _not_ready(self, state: RetryCallState) -> None:
@@ -254,7 +295,25 @@ class MunicipalService(ConsumingService):
     async def purge_now(self) -> list[str]:
         """Delete what the convenant no longer allows to keep (handlers.retention): the cases
         whose retention period is over, and old transport records. Returns the case ids."""
-        return await self._transact(self._purge)
+        try:
+            deleted = await self._transact(self._purge)
+        except Exception:
+            PURGE_RUNS.labels("failed").inc()
+            raise
+        PURGE_RUNS.labels("ok").inc()
+        PURGED_CASES.inc(len(deleted))
+        return deleted
+
+    async def refresh_metrics(self) -> None:
+        """Read the database gauges of /metrics (`broker.service.metrics.SNAPSHOT`), within
+        a timeout and without retrying: if it fails, the previous snapshot stays and its
+        timestamp shows its age."""
+        SNAPSHOT.update_lag(await consumer_lag(self.broker))
+        retention = dt.timedelta(seconds=self.settings.retention_interval_seconds)
+        async with asyncio.timeout(self.settings.metrics_refresh_seconds):
+            async with UnitOfWork(self.sessions) as uow:
+                snapshot = await ops_snapshot(uow, utc_now(), retention)
+        SNAPSHOT.update(snapshot)
 
     async def _purge(self, uow: UnitOfWork) -> list[str]:
         now = utc_now()

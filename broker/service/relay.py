@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, update
@@ -19,10 +22,11 @@ from tenacity import (
     wait_exponential,
 )
 
-from broker.service.metrics import OUTBOX_PUBLISHED
+from broker.service.metrics import RELAY_PUBLISH_SECONDS, count_published
 from contracts.messages import utc_now
 from handlers.db.faults import log_retry
 from handlers.db.tables import OutboxRow
+from kafka_access.tracing import producer_span
 
 __all__ = ["OutboxRelay"]
 
@@ -43,6 +47,9 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._interval = interval_seconds
         self._wake = asyncio.Event()
+        # When a pass last succeeded (time.monotonic()), whether or not it had anything to
+        # send: readiness says the relay is stuck when this grows old (broker.service.health).
+        self.last_success = time.monotonic()
 
     def wake(self) -> None:
         """Something was written to the outbox: publish now instead of at the next tick."""
@@ -54,6 +61,7 @@ class OutboxRelay:
             query = (
                 select(
                     OutboxRow.id,
+                    OutboxRow.message_id,
                     OutboxRow.topic,
                     OutboxRow.key,
                     OutboxRow.payload,
@@ -68,17 +76,26 @@ class OutboxRelay:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
             if not rows:
+                self.last_success = time.monotonic()
                 return 0
-            pending = [
-                await self._producer.send(
-                    row.topic,
-                    value=row.payload,
-                    key=row.key or None,
-                    headers=[(k, v.encode()) for k, v in row.headers.items()],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*pending)  # every record acknowledged by the broker
+            started = time.perf_counter()
+            # Each in the trace its row was written in (its stored `traceparent`).
+            spans = [producer_span(row.topic, row.headers) for row in rows]
+            try:
+                pending = [
+                    await self._producer.send(
+                        row.topic,
+                        value=row.payload,
+                        key=row.key or None,
+                        headers=[(k, v.encode()) for k, v in headers.items()],
+                    )
+                    for row, (_, headers) in zip(rows, spans, strict=True)
+                ]
+                await asyncio.gather(*pending)  # every record acknowledged by the broker
+            finally:
+                for span, _ in spans:
+                    span.end()
+            RELAY_PUBLISH_SECONDS.observe(time.perf_counter() - started)
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id.in_([row.id for row in rows]))
@@ -86,7 +103,10 @@ class OutboxRelay:
                 .values(sent_at=utc_now(), payload=b"")
             )
             await session.commit()
-        OUTBOX_PUBLISHED.inc(len(rows))
+        _log_published(rows)
+        self.last_success = time.monotonic()
+        for row in rows:
+            count_published(row.topic, row.headers.get("message_type", ""))
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -118,3 +138,31 @@ class OutboxRelay:
         finally:
             for w in waiters:
                 w.cancel()
+
+
+def _log_published(rows: Sequence[Any]) -> None:
+    """One line per message published: question sets, results, notices (ids, never content)."""
+    for row in rows:
+        partner = row.headers.get("partner") or _partner_of(row.topic)
+        key = row.key.decode("utf-8", "replace") if row.key else None
+        log.info(
+            "published %s %s to %s",
+            row.headers.get("message_type") or "message",
+            row.message_id,
+            row.topic,
+            extra={
+                "event": "published",
+                "topic": row.topic,
+                "message_type": row.headers.get("message_type"),
+                "message_id": row.message_id,
+                "partner": partner,
+                # Messages of a round are keyed by its id (contracts.topics.message_key).
+                "round_id": key,
+                "correlation_id": row.headers.get("correlation_id"),
+            },
+        )
+
+
+def _partner_of(topic: str) -> str | None:
+    prefix, _, last = topic.rpartition(".")
+    return last if prefix in {"iaj.questions", "iaj.refusals", "iaj.answers"} else None

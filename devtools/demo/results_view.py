@@ -72,7 +72,7 @@ def _answers(r: DemoRound) -> Table:
     if all_nee:
         table.add_row(Text("  all nee", "dim"), Text(", ".join(all_nee), "dim"))
     if not_applicable:
-        table.add_row(Text("  n.v.t.", "dim"), Text(", ".join(not_applicable), "dim"))
+        table.add_row(Text("  not_applicable", "dim"), Text(", ".join(not_applicable), "dim"))
     return table
 
 
@@ -95,9 +95,9 @@ def _outcome(o: QuestionOutcome, named: bool) -> Text:
     if named or o.subject_ref != "jongere":
         line.append(f"{o.key}: ")
     if o.status is OutcomeStatus.EXPIRED:
-        return line.append("verlopen", "red")
+        return line.append("expired", "red")
     if o.status is OutcomeStatus.NOT_APPLICABLE:
-        return line.append("n.v.t.", "dim")
+        return line.append("not_applicable", "dim")
     assert o.answer is not None
     return line.append_text(_answer(o.answer))
 
@@ -156,8 +156,9 @@ def _print_summary(console: Console, s: Summary) -> None:
             "answers",
             (f"{s.ja} ja", "green"),
             f", {s.nee} nee · ",
-            (f"{s.expired} verlopen", "red" if s.expired else ""),
-            f" (deadline passed unanswered) · {s.not_applicable} n.v.t. (condition not met)",
+            (f"{s.expired} expired", "red" if s.expired else ""),
+            f" (deadline passed unanswered) · {s.not_applicable} not_applicable (condition "
+            "not met)",
         )
     )
     console.print(
@@ -221,7 +222,7 @@ def _explanation(report: DemoReport, partner: Partner) -> Text:
     return Text(
         f"None of these answers left {name}: its adapter checks each answer against what the "
         f"round's colour permits, and sends none that carries more. {arrived} Their questions "
-        f"stayed open until the deadline: the {expired} 'verlopen' above. {name}'s 'nee' "
+        f"stayed open until the deadline: the {expired} 'expired' above. {name}'s 'nee' "
         "answers, and 'ja' answers whose question permits all they carried, went through. "
         f"Until {name} fixes its system, someone there can answer by hand: "
         "`iaj-adapter answer`."

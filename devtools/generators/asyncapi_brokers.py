@@ -19,6 +19,7 @@ from faststream.security import SASLScram512
 
 from contracts.messages import (
     CancelRoundCommand,
+    CommandReply,
     OpenRoundCommand,
     PartnerAnswer,
     QuestionSet,
@@ -28,7 +29,7 @@ from contracts.messages import (
     SubjectCorrection,
     Withdrawal,
 )
-from contracts.topics import COMMANDS, DEADLETTER, RESULTS
+from contracts.topics import COMMAND_REPLIES, COMMANDS, DEADLETTER, RESULTS
 from kafka_access.principals import MUNICIPAL_GROUP
 
 __all__ = [
@@ -120,8 +121,10 @@ def municipal_broker() -> KafkaBroker:
         description="Commands of the municipal backend: open a round (`open_round`), relabel "
         "a case (`relabel_case`: op- of afschalen), cancel a round (`cancel_round`). "
         "`message_id` is the command id, so a command sent twice is carried out once. "
-        "`requested_by` must be an official of the service's officials file; a command that "
-        "cannot be carried out goes to iaj.deadletter with reason `command_rejected`.",
+        "`requested_by` must be an official of the service's officials file. Every command "
+        "is answered on iaj.command-replies (accepted, duplicate or rejected, with the "
+        "reason); a command that cannot be carried out also goes to iaj.deadletter with "
+        "reason `command_rejected`, for operators.",
     )
     broker.publisher(
         QUESTIONS,
@@ -141,6 +144,17 @@ def municipal_broker() -> KafkaBroker:
         schema=RoundResult,
         title="results",
         description="One aggregated, label-scoped result per round, for the municipal backend.",
+    )
+    broker.publisher(
+        COMMAND_REPLIES,
+        schema=CommandReply,
+        title="command-replies",
+        description="The answer to each command read from iaj.commands, keyed by the command "
+        "id (`in_reply_to`): `accepted` (with the round), `duplicate` (carried out before, "
+        "nothing more done) or `rejected` with the `reason` (nothing changed). Written in "
+        "the command's own transaction, through the outbox: at least once, de-duplicate on "
+        "`message_id`. Never the requester's name or other personal data. For the municipal "
+        "backend (`iaj-backend`).",
     )
     broker.publisher(
         DEADLETTER,

@@ -7,8 +7,12 @@ ACL allows: `allow.everyone.if.no.acl.found=false`):
   answer topic, and commits offsets in its own consumer group `iaj-adapter-<code>`;
 - the municipal service, `User:iaj-municipal`: reads every answer topic and the commands,
   writes questions, refusals, results and dead letters, and creates all topics at start-up;
-- the municipal backend, `User:iaj-backend`: reads the results, writes open-round commands;
-- operators, `User:iaj-operator` (optional): read the dead letters.
+- the municipal backend, `User:iaj-backend`: reads the results and the command replies,
+  writes commands;
+- operators, `User:iaj-operator` (optional): read the dead letters;
+- monitoring, `User:iaj-monitor`: describes every topic (and its configs) and every consumer
+  group with its committed offsets, so lag exporters and consoles see lag; reads and writes no
+  record, joins no group.
 
 Every binding is LITERAL (no prefixes, so a partner added later gets nothing by accident),
 ALLOW, from any host. An idempotent producer needs no cluster-wide IdempotentWrite: since
@@ -25,6 +29,7 @@ from enum import StrEnum
 
 from contracts.enums import Partner
 from contracts.topics import (
+    COMMAND_REPLIES,
     COMMANDS,
     DEADLETTER,
     RESULTS,
@@ -36,10 +41,12 @@ from contracts.topics import (
 from kafka_access.principals import (
     BACKEND,
     BACKEND_GROUP,
+    MONITOR,
     MUNICIPAL,
     MUNICIPAL_GROUP,
     OPERATOR,
     OPERATOR_GROUP,
+    all_groups,
     partner_group,
     partner_user,
 )
@@ -63,6 +70,7 @@ class Operation(StrEnum):
     WRITE = "Write"
     CREATE = "Create"
     DESCRIBE = "Describe"
+    DESCRIBE_CONFIGS = "DescribeConfigs"
 
 
 class ResourceType(StrEnum):
@@ -103,6 +111,7 @@ def acl_plan(*, include_operator: bool = True) -> list[PrincipalAcls]:
     plan = [_municipal(), _backend()]
     if include_operator:
         plan.append(_operator())
+    plan.append(_monitor())
     plan += [_partner(partner) for partner in Partner]
     return plan
 
@@ -131,12 +140,13 @@ def _municipal() -> PrincipalAcls:
         *(question_topic(p) for p in Partner),
         *(refusal_topic(p) for p in Partner),
         RESULTS,
+        COMMAND_REPLIES,
         DEADLETTER,
     ]
     return PrincipalAcls(
         MUNICIPAL,
-        "municipal service: reads answers and commands; writes questions, refusals, results "
-        "and dead letters; creates the topics at start-up",
+        "municipal service: reads answers and commands; writes questions, refusals, results, "
+        "command replies and dead letters; creates the topics at start-up",
         (
             *_grant(MUNICIPAL, ResourceType.TOPIC, reads, Operation.READ),
             *_grant(MUNICIPAL, ResourceType.TOPIC, writes, Operation.WRITE),
@@ -150,9 +160,15 @@ def _municipal() -> PrincipalAcls:
 def _backend() -> PrincipalAcls:
     return PrincipalAcls(
         BACKEND,
-        "municipal backend: reads round results, writes open-round commands",
+        "municipal backend: reads round results and command replies, writes commands",
         (
-            *_grant(BACKEND, ResourceType.TOPIC, [RESULTS], Operation.READ, Operation.DESCRIBE),
+            *_grant(
+                BACKEND,
+                ResourceType.TOPIC,
+                [RESULTS, COMMAND_REPLIES],
+                Operation.READ,
+                Operation.DESCRIBE,
+            ),
             *_grant(BACKEND, ResourceType.TOPIC, [COMMANDS], Operation.WRITE, Operation.DESCRIBE),
             *_grant(BACKEND, ResourceType.GROUP, [BACKEND_GROUP], Operation.READ),
         ),
@@ -166,6 +182,25 @@ def _operator() -> PrincipalAcls:
         (
             *_grant(OPERATOR, ResourceType.TOPIC, [DEADLETTER], Operation.READ, Operation.DESCRIBE),
             *_grant(OPERATOR, ResourceType.GROUP, [OPERATOR_GROUP], Operation.READ),
+        ),
+    )
+
+
+def _monitor() -> PrincipalAcls:
+    return PrincipalAcls(
+        MONITOR,
+        "monitoring (lag exporters, consoles, `iaj status`): describes every topic, its "
+        "configs and end offsets, and every consumer group with its committed offsets; reads "
+        "and writes no record",
+        (
+            *_grant(
+                MONITOR,
+                ResourceType.TOPIC,
+                all_topics(),
+                Operation.DESCRIBE,
+                Operation.DESCRIBE_CONFIGS,
+            ),
+            *_grant(MONITOR, ResourceType.GROUP, all_groups(), Operation.DESCRIBE),
         ),
     )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from contracts.enums import Partner
 from contracts.topics import (
+    COMMAND_REPLIES,
     COMMANDS,
     DEADLETTER,
     RESULTS,
@@ -56,7 +57,8 @@ def topic_specs() -> list[TopicSpec]:
         purposes[answer_topic(partner)] = f"answers from {partner.value}"
         purposes[refusal_topic(partner)] = f"refusal notices for {partner.value}"
     purposes[RESULTS] = "round results for the municipal backend"
-    purposes[COMMANDS] = "open-round commands from the municipal backend"
+    purposes[COMMANDS] = "commands from the municipal backend"
+    purposes[COMMAND_REPLIES] = "replies to the commands (accepted, duplicate, rejected)"
     purposes[DEADLETTER] = "unreadable messages, the reason in the headers"
     return [
         TopicSpec(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import exc as sa_exc
 from tenacity import RetryCallState
 
-__all__ = ["TRANSIENT_SQLSTATES", "TRANSIENT_SQLSTATE_CLASSES", "is_transient"]
+__all__ = ["TRANSIENT_SQLSTATES", "TRANSIENT_SQLSTATE_CLASSES", "has_sqlstate", "is_transient"]
 
 # SQLSTATE classes (PostgreSQL Appendix A): 08 connection exception, 40 transaction rollback
 # (serialization failure, deadlock), 53 insufficient resources (disk full, out of memory, too
@@ -54,6 +54,12 @@ def is_transient(error: BaseException) -> bool:
         if _is_asyncpg_client_state(cause):
             return True
     return False
+
+
+def has_sqlstate(error: BaseException, sqlstate: str) -> bool:
+    """True when `error` or what caused it carries this SQLSTATE (e.g. 3D000: no such
+    database)."""
+    return any(getattr(cause, "sqlstate", None) == sqlstate for cause in _causes(error))
 
 
 def _sqlstate_is_transient(sqlstate: object) -> bool:

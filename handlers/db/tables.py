@@ -260,6 +260,8 @@ class ProcessingLogRow(Base):
     # The partner data went to or came from, when data crossed to or from a partner.
     partner: Mapped[str | None] = mapped_column(String(32), index=True)
     purpose: Mapped[str] = mapped_column(Text)
+    # The W3C trace id of the traced operation it was written in (the round's, when traced).
+    trace_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class JobRunRow(Base):

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 __all__ = ["OUTBOX_WRITTEN", "DirectMessage", "Publish", "UnitOfWork"]
@@ -38,6 +39,9 @@ class UnitOfWork:
         self._first: list[DirectMessage] = []
         # True once a commit included outbox rows: then the relay has something to send.
         self.committed_outbox = False
+        # Called once the next commit succeeded (dropped by a rollback): the log lines about
+        # what was kept, so a line never reports what a rollback undid.
+        self.after_commit: list[Callable[[], None]] = []
 
     def publish_first(self, message: DirectMessage) -> None:
         """Send `message` to Kafka when this unit of work commits, before the transaction.
@@ -59,7 +63,11 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._factory()
+        event.listen(self._session.sync_session, "after_rollback", self._forget_notes)
         return self
+
+    def _forget_notes(self, _session: object) -> None:
+        self.after_commit.clear()
 
     async def __aexit__(
         self,
@@ -84,3 +92,6 @@ class UnitOfWork:
         self.committed_outbox = self.committed_outbox or bool(
             self.session.info.pop(OUTBOX_WRITTEN, False)
         )
+        notes, self.after_commit = self.after_commit, []
+        for note in notes:
+            note()

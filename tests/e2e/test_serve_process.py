@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from contracts.enums import Colour, Partner
+from devtools.embedded_kafka import free_port
 from tests.integration.broker.service.conftest import clean_kafka  # noqa: F401 (fixture)
 from tests.integration.broker.service.partners import FakePartners
 from tests.support.signing import partner_keys_dir
@@ -36,6 +37,8 @@ def env(clean_kafka: str, tmp_path: Path, unique_suffix: str) -> dict[str, str]:
         "IAJ_CONSUMER_HEARTBEAT_INTERVAL_MS": "250",
         "IAJ_RELAY_INTERVAL_SECONDS": "0.1",
         "IAJ_PARTNER_KEYS_DIR": str(partner_keys_dir()),
+        # /metrics and /health/* on a port of its own (a test beside it may hold 9464).
+        "IAJ_OPS_PORT": str(free_port()),
     }
 
 
@@ -69,8 +72,9 @@ async def test_sigterm_stops_the_service_gracefully_and_a_restart_loses_nothing(
     tmp_path: Path,
 ) -> None:
     log = tmp_path / "serve.log"
-    # No `iaj db upgrade` first: the service and the CLI commands below may migrate the
-    # fresh file at the same moment, and the migration lock makes that safe.
+    # The first run as documented: only `iaj db upgrade --create` makes the database; the
+    # service finds it at its schema, and the commands below refuse any other.
+    iaj(env, "db", "upgrade", "--create")
     serve.append(start(env, log))
     born = (dt.date.today() - dt.timedelta(days=17 * 365)).isoformat()
     added = json.loads(
@@ -84,11 +88,11 @@ async def test_sigterm_stops_the_service_gracefully_and_a_restart_loses_nothing(
             born,
             "--district",
             "noord",
-            "--track",
+            "--traject",
             "iaj",
             "--criterium",
             "politiecontacten",
-            "--colour",
+            "--kleur",
             "groen",
             "--brief-verstuurd",
             dt.date.today().isoformat(),
@@ -96,7 +100,7 @@ async def test_sigterm_stops_the_service_gracefully_and_a_restart_loses_nothing(
         )
     )
     case_id = added["case_id"]
-    iaj(env, "round", "open", case_id, "--colour", Colour.GROEN.value)
+    iaj(env, "round", "open", case_id, "--kleur", Colour.GROEN.value)
 
     async with FakePartners(clean_kafka) as partners:
         sets = await partners.question_sets(

@@ -15,12 +15,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # package -> top-level modules it may never import
-MUNICIPAL_STORAGE = {"sqlalchemy", "alembic", "asyncpg", "prometheus_client"}
+# (prometheus_client is in both distributions since issue 14: both serve /metrics.)
+MUNICIPAL_STORAGE = {"sqlalchemy", "alembic", "asyncpg"}
 FORBIDDEN = {
     # The shared language: no I/O, no other package of ours.
     "contracts": {
         "broker", "handlers", "partner_adapters", "kafka_access", "devtools", "tests",
-        "aiosqlite", "aiokafka", "faststream", "socket", "subprocess", *MUNICIPAL_STORAGE,
+        "aiosqlite", "aiokafka", "faststream", "socket", "subprocess", "prometheus_client",
+        "uvicorn", *MUNICIPAL_STORAGE,
     },
     # How both sides reach Kafka: shipped in both distributions.
     "kafka_access": {
@@ -36,6 +38,11 @@ FORBIDDEN = {
     "broker": {"partner_adapters", "devtools", "tests"},
     # What a partner installs: nothing municipal, none of the municipality's storage.
     "partner_adapters": {"broker", "handlers", "devtools", "tests", *MUNICIPAL_STORAGE},
+    # The backend kit runs outside the service: the wire contracts and Kafka access only.
+    "examples": {
+        "broker", "handlers", "partner_adapters", "devtools", "tests", "faststream",
+        *MUNICIPAL_STORAGE,
+    },
 }  # fmt: skip
 
 

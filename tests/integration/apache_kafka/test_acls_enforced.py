@@ -12,12 +12,15 @@ changing topic configs, deleting records, and reading or changing ACLs (which st
 the municipal service can read every answer topic and the commands in its group, write the
 questions, refusals, results and dead letters and create the planned topics, and no more
 (no partner's answer topic, no commands, no reading questions, refusals, results or dead letters);
-the backend only reads results and writes commands; operators only read the dead letters.
+the backend only reads results and command replies and writes commands; operators only read
+the dead letters; the monitoring user describes every topic, group and committed offset (so
+`iaj status` reads lag with it) and reads, writes and joins nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +31,7 @@ from typing import Any, NoReturn
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic, RecordsToDelete
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import (
     ClusterAuthorizationFailedError,
@@ -42,8 +46,10 @@ from aiokafka.protocol.admin import (
     DescribeAclsRequest,
 )
 
+from broker.service.consumer_lag import read_lag
 from contracts.enums import Partner
 from contracts.topics import (
+    COMMAND_REPLIES,
     COMMANDS,
     DEADLETTER,
     RESULTS,
@@ -58,10 +64,12 @@ from devtools.kafka_node import ADMIN
 from kafka_access.principals import (
     BACKEND,
     BACKEND_GROUP,
+    MONITOR,
     MUNICIPAL,
     MUNICIPAL_GROUP,
     OPERATOR,
     OPERATOR_GROUP,
+    all_groups,
     partner_group,
     partner_user,
 )
@@ -75,7 +83,13 @@ CLUSTER_REFUSED = ClusterAuthorizationFailedError.errno  # 31
 
 # Kafka's wire codes for the fields of an ACL binding (org.apache.kafka.common.acl, .resource).
 _RESOURCE = {ResourceType.TOPIC: 2, ResourceType.GROUP: 3}
-_OPERATION = {Operation.READ: 3, Operation.WRITE: 4, Operation.CREATE: 5, Operation.DESCRIBE: 8}
+_OPERATION = {
+    Operation.READ: 3,
+    Operation.WRITE: 4,
+    Operation.CREATE: 5,
+    Operation.DESCRIBE: 8,
+    Operation.DESCRIBE_CONFIGS: 10,
+}
 _ANY, _MATCH, _LITERAL, _ALLOW = 1, 2, 3, 3
 _TOPIC, _READ = _RESOURCE[ResourceType.TOPIC], _OPERATION[Operation.READ]
 
@@ -106,6 +120,8 @@ def partner_login(partner: Partner) -> Login:
 MUNICIPAL_LOGIN = Login(MUNICIPAL, MUNICIPAL_GROUP, COMMANDS)
 BACKEND_LOGIN = Login(BACKEND, BACKEND_GROUP, RESULTS)
 OPERATOR_LOGIN = Login(OPERATOR, OPERATOR_GROUP, DEADLETTER)
+# The monitor has no group of its own: `group` here is one it may describe, never join.
+MONITOR_LOGIN = Login(MONITOR, MUNICIPAL_GROUP, RESULTS)
 
 
 class Verb(StrEnum):
@@ -155,6 +171,7 @@ def partner_forbidden(a: Partner) -> list[Forbidden]:
             answer_topic(b),
             RESULTS,
             COMMANDS,
+            COMMAND_REPLIES,
             DEADLETTER,
         ),
         *_each(
@@ -183,7 +200,7 @@ FIRST = next(iter(Partner))
 MUNICIPAL_FORBIDDEN = [
     *_each(Verb.WRITE, *(answer_topic(p) for p in Partner), COMMANDS),
     *_each(Verb.READ, *(question_topic(p) for p in Partner)),
-    *_each(Verb.READ, *(refusal_topic(p) for p in Partner), RESULTS, DEADLETTER),
+    *_each(Verb.READ, *(refusal_topic(p) for p in Partner), RESULTS, COMMAND_REPLIES, DEADLETTER),
     *_each(Verb.JOIN, *(partner_group(p) for p in Partner), BACKEND_GROUP, OPERATOR_GROUP),
     Forbidden(Verb.CREATE_TOPIC, _unplanned_topic(MUNICIPAL_LOGIN)),
     *_each(Verb.DELETE_TOPIC, question_topic(FIRST), answer_topic(FIRST), RESULTS),
@@ -209,6 +226,7 @@ BACKEND_FORBIDDEN = [
         answer_topic(FIRST),
         question_topic(FIRST),
         refusal_topic(FIRST),
+        COMMAND_REPLIES,
         DEADLETTER,
     ),
     *_each(Verb.JOIN, MUNICIPAL_GROUP, OPERATOR_GROUP, partner_group(FIRST)),
@@ -226,6 +244,7 @@ OPERATOR_FORBIDDEN = [
         Verb.READ,
         RESULTS,
         COMMANDS,
+        COMMAND_REPLIES,
         answer_topic(FIRST),
         question_topic(FIRST),
         refusal_topic(FIRST),
@@ -238,6 +257,28 @@ OPERATOR_FORBIDDEN = [
     Forbidden(Verb.DELETE_RECORDS, DEADLETTER),
     Forbidden(Verb.GRANT, RESULTS),
     Forbidden(Verb.REVOKE, DEADLETTER),
+    Forbidden(Verb.LIST_ACLS, "*"),
+]
+
+# Records: none (see test_the_monitor_reads_no_record); the rest like everyone else.
+MONITOR_FORBIDDEN = [
+    *_each(
+        Verb.WRITE,
+        RESULTS,
+        COMMANDS,
+        COMMAND_REPLIES,
+        DEADLETTER,
+        question_topic(FIRST),
+        answer_topic(FIRST),
+        refusal_topic(FIRST),
+    ),
+    *_each(Verb.JOIN, *all_groups()),
+    Forbidden(Verb.CREATE_TOPIC, _unplanned_topic(MONITOR_LOGIN)),
+    *_each(Verb.DELETE_TOPIC, RESULTS, question_topic(FIRST)),
+    Forbidden(Verb.ALTER_CONFIG, question_topic(FIRST)),
+    Forbidden(Verb.DELETE_RECORDS, question_topic(FIRST)),
+    Forbidden(Verb.GRANT, question_topic(FIRST)),
+    Forbidden(Verb.REVOKE, answer_topic(FIRST)),
     Forbidden(Verb.LIST_ACLS, "*"),
 ]
 
@@ -631,6 +672,7 @@ async def test_the_municipal_service_reads_answers_and_commands_and_writes_the_r
         *(question_topic(p) for p in Partner),
         *(refusal_topic(p) for p in Partner),
         RESULTS,
+        COMMAND_REPLIES,
         DEADLETTER,
     ]
     sent = await send_markers(apache_kafka, MUNICIPAL, outbound)
@@ -651,13 +693,15 @@ async def test_the_municipal_service_is_refused(
     await assert_refused(apache_kafka, superuser, MUNICIPAL_LOGIN, forbidden)
 
 
-async def test_the_backend_reads_results_and_writes_commands(apache_kafka: ApacheKafka) -> None:
-    results = await send_markers(apache_kafka, MUNICIPAL, [RESULTS])
+async def test_the_backend_reads_results_and_replies_and_writes_commands(
+    apache_kafka: ApacheKafka,
+) -> None:
+    results = await send_markers(apache_kafka, MUNICIPAL, [RESULTS, COMMAND_REPLIES])
     await read_markers(apache_kafka, BACKEND_LOGIN, results)
     [command] = await send_markers(apache_kafka, BACKEND, [COMMANDS])
     assert command.offset >= 0
     async with connected(apache_kafka, BACKEND) as client:
-        assert await visible_topics(client) == {RESULTS, COMMANDS}
+        assert await visible_topics(client) == {RESULTS, COMMANDS, COMMAND_REPLIES}
 
 
 @pytest.mark.parametrize("forbidden", BACKEND_FORBIDDEN, ids=str)
@@ -679,3 +723,97 @@ async def test_operators_are_refused(
     apache_kafka: ApacheKafka, superuser: Any, forbidden: Forbidden
 ) -> None:
     await assert_refused(apache_kafka, superuser, OPERATOR_LOGIN, forbidden)
+
+
+async def test_the_monitor_describes_topics_groups_offsets_and_lag(
+    apache_kafka: ApacheKafka,
+) -> None:
+    """What a lag exporter, a console and `iaj status` need, as `iaj-monitor`."""
+    partner = FIRST
+    [question] = await send_markers(apache_kafka, MUNICIPAL, [question_topic(partner)])
+    # The partner's adapter consumes up to (not including) the marker and commits that.
+    tp = TopicPartition(question.topic, question.partition)
+    adapter = AIOKafkaConsumer(
+        group_id=partner_group(partner),
+        enable_auto_commit=False,
+        **apache_kafka.client_kwargs(partner_user(partner)),
+    )
+    async with asyncio.timeout(WITHIN):
+        await adapter.start()
+        try:
+            adapter.assign([tp])
+            await adapter.commit({tp: question.offset})
+        finally:
+            await adapter.stop()
+
+    async with connected(apache_kafka, MONITOR) as client:
+        assert await visible_topics(client) == set(all_topics())
+    async with admin_client(apache_kafka, MONITOR) as admin, asyncio.timeout(WITHIN):
+        listed = {group for group, *_ in await admin.list_consumer_groups()}
+        assert partner_group(partner) in listed
+        offsets = await admin.list_consumer_group_offsets(partner_group(partner), partitions=[tp])
+        assert offsets[tp].offset == question.offset
+        [described] = await admin.describe_consumer_groups([partner_group(partner)])
+        assert [error for error, *_ in described.groups] == [0]
+        [configs] = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, question.topic)]
+        )
+        assert [error for error, *_ in configs.resources] == [0]
+
+    login: dict[str, Any] = dict(apache_kafka.client_kwargs(MONITOR))
+    lag = await read_lag(
+        login.pop("bootstrap_servers"),
+        silent_after=dt.timedelta(hours=6),
+        now=dt.datetime.now(dt.UTC),
+        **login,
+    )
+    [adapter_lag] = [a for a in lag.adapters if a.partner is partner]
+    assert adapter_lag.lag >= 1  # at least the marker
+    assert adapter_lag.committed is not None
+    assert not adapter_lag.stale  # the marker is seconds old, not six hours
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [RESULTS, COMMANDS, COMMAND_REPLIES, DEADLETTER, question_topic(FIRST), answer_topic(FIRST)],
+)
+async def test_the_monitor_reads_no_record(apache_kafka: ApacheKafka, topic: str) -> None:
+    """Describe lets it see the topic and its offsets; fetching a record is refused."""
+    [marker] = await send_markers(
+        apache_kafka,
+        partner_user(FIRST)
+        if topic == answer_topic(FIRST)
+        else BACKEND
+        if topic == COMMANDS
+        else MUNICIPAL,
+        [topic],
+    )
+    tp = TopicPartition(topic, marker.partition)
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **apache_kafka.client_kwargs(MONITOR))
+    async with asyncio.timeout(WITHIN):
+        await consumer.start()
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, marker.offset)
+        with pytest.raises(TopicAuthorizationFailedError) as refused:
+            await _fetch_until_it_fails(consumer)
+    finally:
+        async with asyncio.timeout(WITHIN):
+            await consumer.stop()
+    assert refused.value.args == (topic,)
+
+
+async def _fetch_until_it_fails(consumer: Any) -> NoReturn:
+    try:
+        async with asyncio.timeout(WITHIN):
+            while True:
+                await consumer.getmany(timeout_ms=100)
+    except TimeoutError:
+        raise AssertionError(f"fetching was not refused within {WITHIN:.0f} s") from None
+
+
+@pytest.mark.parametrize("forbidden", MONITOR_FORBIDDEN, ids=str)
+async def test_the_monitor_is_refused(
+    apache_kafka: ApacheKafka, superuser: Any, forbidden: Forbidden
+) -> None:
+    await assert_refused(apache_kafka, superuser, MONITOR_LOGIN, forbidden)

@@ -15,10 +15,13 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
+from broker.service.consumer_lag import read_lag
 from contracts.enums import Colour, District, Partner, Track
 from contracts.messages import Completion, OutcomeStatus, RoundResult
 from contracts.topics import RESULTS
@@ -26,10 +29,18 @@ from contracts.wire import decode
 from devtools.apache_kafka import ApacheKafka
 from devtools.embedded_stack import EmbeddedStack, StackOptions
 from devtools.kafka_jars import KafkaJars
+from devtools.kafka_node import ADMIN
 from handlers.cases import Criterion, NewCase, register_case
 from handlers.db.tables import AnswerRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
+from kafka_access.principals import (
+    MONITOR,
+    MUNICIPAL_CLIENT,
+    MUNICIPAL_GROUP,
+    partner_client,
+    partner_group,
+)
 from partner_adapters.reference.cast import CAST
 from tests.integration.apache_kafka.reading import read_all
 
@@ -109,6 +120,21 @@ async def _results_by_round(kafka: ApacheKafka) -> dict[uuid.UUID, list[RoundRes
     return results
 
 
+async def _client_ids(kafka: ApacheKafka, groups: list[str]) -> dict[str, set[str]]:
+    """group -> the client ids of its members, as the broker describes them (as `admin`)."""
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs(ADMIN))
+    await admin.start()
+    try:
+        found = {}
+        for group in groups:
+            [response] = await admin.describe_consumer_groups([group])
+            [(_, _, _, _, _, members, *_)] = response.groups
+            found[group] = {member[1] for member in members}
+        return found
+    finally:
+        await admin.close()
+
+
 async def test_a_round_with_every_client_logged_in_as_its_own_user(
     apache_kafka_jars: KafkaJars,
     tmp_path: Path,
@@ -134,6 +160,25 @@ async def test_a_round_with_every_client_logged_in_as_its_own_user(
         round_id = await _open(stack, 0, Colour.ROOD)
         await _wait_until_complete(stack, {round_id}, within=120)
         results = await _results_by_round(kafka)
+        # Every client names itself in Kafka's view of the groups (not faststream-<uuid>).
+        groups = [MUNICIPAL_GROUP, *(partner_group(p) for p in Partner)]
+        client_ids = await _client_ids(kafka, groups)
+        # `iaj status`'s lag, read as the read-only monitoring user: the adapters are
+        # connected and none has left a question unconsumed.
+        login: dict[str, Any] = dict(kafka.client_kwargs(MONITOR))
+        lag = await read_lag(
+            login.pop("bootstrap_servers"),
+            silent_after=dt.timedelta(minutes=1),
+            now=dt.datetime.now(dt.UTC),
+            **login,
+        )
+
+    assert client_ids == {
+        MUNICIPAL_GROUP: {MUNICIPAL_CLIENT},
+        **{partner_group(p): {partner_client(p)} for p in Partner},
+    }
+    assert [a.members for a in lag.adapters] == [1] * len(Partner)
+    assert lag.silent() == []
 
     (result,) = results[uuid.UUID(round_id)]
     assert result.completion is Completion.COMPLETE

@@ -212,7 +212,7 @@ def adapter_settings(kafka: ApacheKafka) -> AdapterSettings:
         _env_file=None,
         signing_key=private_key_path(PARTNER),
         partner=PARTNER,
-        bootstrap_servers=kafka.bootstrap,
+        kafka_bootstrap=kafka.bootstrap,
         enable_idempotence=True,  # acks="all" is fixed in make_kafka_broker
         security_protocol=SecurityProtocol.SASL_PLAINTEXT,
         sasl_username=user,

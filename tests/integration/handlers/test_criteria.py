@@ -156,7 +156,7 @@ async def test_a_15_year_old_with_only_police_contacts_gets_no_rood(sessions: Se
     oranje = await register(sessions, validate_new_case(raw(colour=Colour.ORANJE), TODAY, POLICY))
     detail = await refused_command(sessions, oranje, Colour.ROOD)
     assert "labelled oranje" in detail
-    assert f"iaj case relabel {oranje} --colour rood --reason" in detail
+    assert f"iaj case relabel {oranje} --kleur rood --reason" in detail
 
     # A case from before labels were kept: the rood round is refused for the criterion.
     old = await register(sessions, validate_new_case(raw(naam="Ander Kind"), TODAY, POLICY))

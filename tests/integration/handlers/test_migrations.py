@@ -50,7 +50,10 @@ async def test_instances_starting_together_on_a_fresh_database_migrate_it_once(
     env = {**os.environ, "IAJ_DATABASE_URL": database_url}
     processes = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "broker.cli", "db", "upgrade", env=env, stdout=PIPE, stderr=PIPE
+            *(sys.executable, "-m", "broker.cli", "db", "upgrade", "--create"),
+            env=env,
+            stdout=PIPE,
+            stderr=PIPE,
         )
         for _ in range(4)
     ]

@@ -57,7 +57,7 @@ async def make_settings(
     def make(**overrides: object) -> AdapterSettings:
         values: dict[str, object] = {
             "partner": PARTNER,
-            "bootstrap_servers": kafka_bootstrap,
+            "kafka_bootstrap": kafka_bootstrap,
             "state_db": tmp_path / "adapter.db",
             "consumer_session_timeout_ms": kafka_group_options.get("session_timeout_ms", 10_000),
             "consumer_heartbeat_interval_ms": kafka_group_options.get(

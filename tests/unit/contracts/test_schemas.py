@@ -23,6 +23,7 @@ ENVELOPES = [
     "OpenRoundCommand",
     "RelabelCommand",
     "CancelRoundCommand",
+    "CommandReply",
 ]
 
 

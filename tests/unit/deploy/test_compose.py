@@ -144,7 +144,7 @@ def test_clients_log_in_with_scram_512_and_produce_idempotently(service: str) ->
     else:
         assert isinstance(settings, AdapterSettings)
         assert settings.enable_idempotence  # acks=all is fixed in partner_adapters.kafka_io
-        assert settings.bootstrap_servers == "kafka:9092"
+        assert settings.kafka_bootstrap == "kafka:9092"
 
 
 def test_every_kafka_user_has_a_placeholder_password_and_none_is_written_in_compose() -> None:
@@ -271,6 +271,23 @@ def test_the_compose_file_is_valid_against_the_compose_specification(tmp_path: P
     invalid = subprocess.run([*check, str(broken)], capture_output=True, text=True, check=False)
     assert invalid.returncode == 1, invalid.stdout + invalid.stderr
     assert "depends_upon" in invalid.stdout
+
+
+def test_the_service_and_every_adapter_have_a_readiness_healthcheck_on_their_ops_port() -> None:
+    """The check asks /health/ready with Python's urllib (the slim images have no curl) on
+    the port the process serves (IAJ_OPS_PORT, IAJ_ADAPTER_OPS_PORT)."""
+    ports = {"iaj": (environment("iaj"), "IAJ_OPS_PORT")}
+    ports |= {s: (environment(s), "IAJ_ADAPTER_OPS_PORT") for s in ADAPTERS.values()}
+    for service, (env, setting) in ports.items():
+        port = int(env[setting])
+        assert port > 0, service
+        check = SERVICES[service]["healthcheck"]
+        assert check["test"][:3] == ["CMD", "python", "-c"], service
+        assert f"http://127.0.0.1:{port}/health/ready" in check["test"][3], service
+        assert "urllib.request.urlopen" in check["test"][3], service
+        script = check["test"][3].replace(f"127.0.0.1:{port}", "127.0.0.1:9")
+        compile(script, service, "exec")  # valid Python
+    assert "127.0.0.1:9464:9464" in SERVICES["iaj"]["ports"]
 
 
 KEYS_MOUNT = "signing-keys:/keys:ro"

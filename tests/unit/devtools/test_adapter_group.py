@@ -28,7 +28,7 @@ def test_the_spec_crosses_into_the_child_process_unchanged(tmp_path: Path) -> No
     assert type(again.lookup(Partner.CJG)) is ReferenceLookup
     settings = again.adapter_settings(Partner.CJG)
     assert settings.state_db == tmp_path / "adapter-cjg.db"
-    assert settings.bootstrap_servers == "127.0.0.1:9092"
+    assert settings.kafka_bootstrap == "127.0.0.1:9092"
 
 
 def test_lookup_objects_cannot_go_to_the_adapters_own_process(tmp_path: Path) -> None:

@@ -146,9 +146,9 @@ def test_each_partner_gets_a_compact_line_and_plain_nee_partners_are_grouped() -
     assert any(
         line.startswith("verwijsindex") and "ja · met wie: cjg, rn" in line for line in lines
     )
-    assert any(line.startswith("swt") and line.endswith("verlopen") for line in lines)
+    assert any(line.startswith("swt") and line.endswith("expired") for line in lines)
     assert any(line.startswith("all nee") and line.endswith("leerplicht") for line in lines)
-    assert any(line.startswith("n.v.t.") and line.endswith("cjg") for line in lines)
+    assert any(line.startswith("not_applicable") and line.endswith("cjg") for line in lines)
     # The youth's own answers first; several plain 'nee's folded into one line.
     vh = lines.index(next(line for line in lines if line.startswith("veiligheidshuis")))
     assert lines[vh].endswith("gezinslid-1 risico_voor_gezin: ja")
@@ -166,4 +166,4 @@ def test_the_refusals_at_source_are_explained_from_the_numbers() -> None:
     text = " ".join(" ".join(_rendered()).split())
     assert "swt's adapter refused 1 answer;" in text
     assert "The municipality holds no refusal of a swt answer" in text
-    assert "the 1 'verlopen' above" in text
+    assert "the 1 'expired' above" in text

@@ -99,7 +99,61 @@ def test_the_label_and_the_focus_list_date_are_read_and_checked() -> None:
         "netto,Dex Proef,2010-01-01,oost,iaj,politiecontacten,,,,,,",
     )
     assert [(taken, reason.split(":")[0]) for _, taken, reason in rows if reason] == [
-        (False, "informed_on"),
-        (False, "colour"),
-        (False, "colour"),
+        (False, "brief_verstuurd"),
+        (False, "kleur"),
+        (False, "kleur"),
     ]
+
+
+def test_a_stray_quote_is_reported_at_the_line_where_its_row_starts() -> None:
+    """The csv module notices the open quote only at the end of the file; the operator
+    needs the line the quote is on."""
+    good = "netto,Bo Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen"
+    with pytest.raises(FocusListMalformed, match=r"^line 4: not valid CSV") as caught:
+        parse(
+            HEADER,
+            good,
+            '"netto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen",,,,,,,,,',
+            'netto,"Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen',
+            good,
+            good,
+        )
+    assert "quote" in str(caught.value)
+    assert "Ada" not in str(caught.value)
+
+
+def test_rows_are_numbered_by_the_line_they_start_on() -> None:
+    rows = parse(
+        HEADER,
+        'netto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,"Straat 1\n2011 AA",,,groen',
+        "",
+        "netto,Bo Proef,2010-01-01,oost,iaj,politiecontacten,,,,rood",
+    )
+    assert [row for row, _, _ in rows] == [2, 5]  # the address's newline is no row of its own
+
+
+def test_a_semicolon_separated_file_from_dutch_excel_is_read() -> None:
+    header = HEADER.replace(",", ";")
+    rows = parse(
+        header,
+        'netto;Ada Proef;2010-01-01;oost;iaj;"politiecontacten;netwerk_impact_wijk";;;;groen',
+        "netto;Bo Proef;2010-01-01;oost;iaj;politiecontacten;netwerk_impact_wijk;;;;groen",
+    )
+    assert rows[0] == (2, True, None)
+    assert rows[1][:2] == (3, False)
+    assert "must be in quotes" in str(rows[1][2])
+
+
+def test_field_paths_are_named_as_the_columns_of_the_file() -> None:
+    rows = parse(
+        HEADER + ",brief_verstuurd",
+        "netto,Ada Proef,2010-01-01,oost,iaj,politiecontacten,,,Moeder Proef:1980-13-01,oranje,",
+        "netto,Bo Proef,2010-01-01,oost,iaj,geen_criterium,,,,groen,",
+        "netto,Cas Proef,2010-01-01,oost,iaj,politiecontacten,,,,groen,1-5-2025",
+    )
+    reasons = [reason for _, _, reason in rows]
+    assert str(reasons[0]).startswith("gezinsleden (family member 1: date of birth): ")
+    assert str(reasons[1]).startswith("criteria (criterion 1): ")
+    assert str(reasons[2]).startswith("brief_verstuurd: ")
+    assert str(reasons[2]).endswith("(write it as YYYY-MM-DD)")
+    assert "family." not in " ".join(map(str, reasons))

@@ -75,16 +75,34 @@ def test_a_lookup_that_cannot_be_used_is_a_clear_error(
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IAJ_ADAPTER_PARTNER", "cjib")
-    monkeypatch.setenv("IAJ_ADAPTER_BOOTSTRAP_SERVERS", "kafka.example:9093")
+    monkeypatch.setenv("IAJ_ADAPTER_KAFKA_BOOTSTRAP", "kafka.example:9093")
     monkeypatch.setenv("IAJ_ADAPTER_ENABLE_IDEMPOTENCE", "true")
     monkeypatch.setenv("IAJ_ADAPTER_LOOKUP_ATTEMPTS", "5")
     settings = AdapterSettings()
     assert settings.require_partner() is Partner.CJIB
-    assert settings.bootstrap_servers == "kafka.example:9093"
+    assert settings.kafka_bootstrap == "kafka.example:9093"
     assert settings.enable_idempotence is True
     assert settings.lookup_attempts == 5
     assert settings.state_path() == Path("iaj-adapter-cjib.db")
     assert AdapterSettings(partner=Partner.RN).require_partner() is Partner.RN  # flags win
+
+
+def test_the_old_bootstrap_setting_still_works_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """IAJ_ADAPTER_BOOTSTRAP_SERVERS was renamed IAJ_ADAPTER_KAFKA_BOOTSTRAP (as the
+    service's IAJ_KAFKA_BOOTSTRAP); a deployment with the old name keeps working, warned."""
+    monkeypatch.delenv("IAJ_ADAPTER_KAFKA_BOOTSTRAP", raising=False)
+    monkeypatch.setenv("IAJ_ADAPTER_BOOTSTRAP_SERVERS", "old.example:9093")
+    with pytest.warns(FutureWarning, match="IAJ_ADAPTER_KAFKA_BOOTSTRAP"):
+        assert AdapterSettings().kafka_bootstrap == "old.example:9093"
+    monkeypatch.setenv("IAJ_ADAPTER_KAFKA_BOOTSTRAP", "new.example:9093")  # the new name wins
+    assert AdapterSettings().kafka_bootstrap == "new.example:9093"
+    monkeypatch.delenv("IAJ_ADAPTER_KAFKA_BOOTSTRAP")
+    monkeypatch.delenv("IAJ_ADAPTER_BOOTSTRAP_SERVERS")
+    with pytest.warns(FutureWarning, match="kafka_bootstrap"):
+        old = AdapterSettings(bootstrap_servers="py.example:1")  # type: ignore[call-arg]
+    assert old.kafka_bootstrap == "py.example:1"
 
 
 def test_idempotence_is_off_by_default_for_the_embedded_broker(

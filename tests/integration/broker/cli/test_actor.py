@@ -57,8 +57,12 @@ def test_without_a_real_official_nothing_is_done(
     assert not database.exists()
 
 
-def test_an_official_named_in_the_environment_acts(tmp_path: Path) -> None:
-    result = iaj(tmp_path / "iaj.db", "case", "list", "--json", IAJ_ACTOR="regisseur-a")
+def test_an_official_named_in_the_environment_acts(sqlite_url: str) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["case", "list", "--json"],
+        env={"IAJ_DATABASE_URL": sqlite_url, "IAJ_ACTOR": "regisseur-a"},
+    )
     assert result.exit_code == 0, result.output
 
 

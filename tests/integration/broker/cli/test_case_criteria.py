@@ -17,14 +17,14 @@ REASON = "besproken in het kernteam van deze week"
 
 async def test_a_bit_criterion_recorded_later_permits_rood(iaj: Iaj, database_url: str) -> None:
     case_id = (await iaj.ok(*add(*POLITIE, colour="oranje")))["case_id"]
-    refused = await iaj.refused("case", "relabel", case_id, "--colour", "rood", "--reason", REASON)
+    refused = await iaj.refused("case", "relabel", case_id, "--kleur", "rood", "--reason", REASON)
     assert "rood needs at least one of these criteria recorded" in refused
 
     recorded = await iaj.ok(
         "case", "criteria", case_id, "--add", "gedrag_gecontinueerd", "--reason", REASON
     )
     assert recorded["criteria"] == ["politiecontacten", "gedrag_gecontinueerd"]
-    relabelled = await iaj.ok("case", "relabel", case_id, "--colour", "rood", "--reason", REASON)
+    relabelled = await iaj.ok("case", "relabel", case_id, "--kleur", "rood", "--reason", REASON)
     assert relabelled["to"] == "rood"
 
     # Rood now rests on that criterion: it cannot be dropped while the case is rood.

@@ -68,13 +68,13 @@ def add(
     *options: str, age: int = 15, track: str = "iaj", colour: str | None = "groen"
 ) -> tuple[str, ...]:
     """`iaj case add` for a youth of `age` with politiecontacten, plus `options`."""
-    label = ("--colour", colour) if colour else ()
+    label = ("--kleur", colour) if colour else ()
     return (
         "case", "add",
         "--naam", NAME,
         "--geboortedatum", born(age),
         "--district", "oost",
-        "--track", track,
+        "--traject", track,
         *label,
         *options,
     )  # fmt: skip
@@ -87,11 +87,11 @@ BIT = ("--criterium", "sociaal_aanbod_geweigerd")
 async def test_the_label_is_required_and_must_be_supported_by_the_criteria(iaj: Iaj) -> None:
     missing = await iaj(*add(*POLITIE, colour=None))
     assert missing.exit_code == 2
-    assert "--colour" in missing.output
+    assert "--kleur" in missing.output
 
     # A 15-year-old with only police contacts: no rood.
     message = await iaj.refused(*add(*POLITIE, colour="rood"))
-    assert message.startswith("colour: rood needs at least one of these criteria recorded")
+    assert message.startswith("--kleur: rood needs at least one of these criteria recorded")
     assert "sociaal_aanbod_geweigerd" in message
 
     # A 25-year-old on the BIT track: no groen; on the IAJ track, too old.
@@ -101,7 +101,7 @@ async def test_the_label_is_required_and_must_be_supported_by_the_criteria(iaj: 
 
     # An IAJ case with only a BIT criterion.
     message = await iaj.refused(*add(*BIT, colour="rood"))
-    assert message.startswith("criteria: the IAJ track needs at least one of these criteria")
+    assert message.startswith("--criterium: the IAJ track needs at least one of these criteria")
     assert "politiecontacten" in message
 
     assert await iaj.ok("case", "list") == []
@@ -121,9 +121,9 @@ async def test_a_round_takes_the_case_s_label_and_no_other(iaj: Iaj) -> None:
     case_id = (await iaj.ok(*add(*POLITIE, "--brief-verstuurd", letter, colour="oranje")))[
         "case_id"
     ]
-    message = await iaj.refused("round", "open", case_id, "--colour", "rood")
+    message = await iaj.refused("round", "open", case_id, "--kleur", "rood")
     assert "labelled oranje" in message
-    assert f"iaj case relabel {case_id} --colour rood --reason" in message
+    assert f"iaj case relabel {case_id} --kleur rood --reason" in message
     assert (await iaj.ok("round", "open", case_id))["colour"] == "oranje"
 
 
@@ -132,7 +132,7 @@ async def test_the_address_goes_only_where_a_question_needs_it(iaj: Iaj, databas
     address = ("--adres", ADDRESS, "--adres-reden", ADDRESS_REASON, "--brief-verstuurd", letter)
     for reason in ("x", "xxxxxxxxxxxxxxxxxxxxxxx"):
         message = await iaj.refused(*add(*POLITIE, "--adres", ADDRESS, "--adres-reden", reason))
-        assert message.startswith("adres_reden:")
+        assert message.startswith("--adres-reden:")
         assert ADDRESS not in message
     groen = (await iaj.ok(*add(*POLITIE, *address)))["case_id"]
     oranje = (await iaj.ok(*add(*POLITIE, *address, age=16, colour="oranje")))["case_id"]
@@ -165,7 +165,7 @@ async def test_the_address_goes_only_where_a_question_needs_it(iaj: Iaj, databas
 async def test_family_members_only_for_oranje_and_rood_and_born_already(iaj: Iaj) -> None:
     mother = ("--gezinslid", "Moeder Regelbeek:1980-04-04")
     message = await iaj.refused(*add(*POLITIE, *mother))
-    assert message.startswith("family: family members are registered only")
+    assert message.startswith("--gezinslid: family members are registered only")
     assert "not groen" in message
     assert "Moeder" not in message
 
@@ -173,7 +173,9 @@ async def test_family_members_only_for_oranje_and_rood_and_born_already(iaj: Iaj
     message = await iaj.refused(
         *add(*POLITIE, *mother, "--gezinslid", f"Baby Regelbeek:{tomorrow}", colour="oranje")
     )
-    assert message.startswith("family.1.geboortedatum: the date of birth of family member 2")
+    assert message.startswith(
+        "--gezinslid (the 2nd given: date of birth): the date of birth of family member 2"
+    )
     assert "future" in message
     assert "Baby" not in message
     await iaj.ok(*add(*POLITIE, *mother, colour="oranje"))
@@ -182,7 +184,7 @@ async def test_family_members_only_for_oranje_and_rood_and_born_already(iaj: Iaj
 async def test_the_letter_is_plausible(iaj: Iaj) -> None:
     day_after_birth = (dt.date.fromisoformat(born(15)) + dt.timedelta(days=1)).isoformat()
     message = await iaj.refused(*add(*POLITIE, "--brief-verstuurd", day_after_birth))
-    assert message.startswith("informed_on:")
+    assert message.startswith("--brief-verstuurd:")
     assert "12th birthday" in message
     tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
     assert "future" in await iaj.refused(*add(*POLITIE, "--brief-verstuurd", tomorrow))
@@ -196,6 +198,7 @@ async def test_the_letter_is_plausible(iaj: Iaj) -> None:
 
     case_id = (await iaj.ok(*add(*POLITIE, *on_list)))["case_id"]
     message = await iaj.refused("case", "inform", case_id, "--date", before_listing)
+    assert message.startswith("--date: the letter date")
     assert "before the youth was put on the focus list" in message
     assert "future" in await iaj.refused("case", "inform", case_id, "--date", tomorrow)
     inform = await iaj("case", "inform", case_id, "--date", listed.isoformat())
@@ -225,4 +228,31 @@ async def test_a_focus_list_without_the_kleur_column_is_refused_whole(
     )
     report = await iaj.ok("focuslist", "import", str(new))
     assert [r["taken_in"] for r in report["rows"]] == [True, False]
-    assert report["rows"][1]["reason"].startswith("colour: rood needs")
+    assert report["rows"][1]["reason"].startswith("kleur: rood needs")
+
+
+async def test_the_renamed_flags_still_work_with_a_warning(iaj: Iaj) -> None:
+    """`--traject` and `--kleur` are the CSV's columns; `--track` and `--colour` were their
+    names before, and keep working for a while, saying so."""
+    result = await iaj(
+        "case", "add", "--naam", NAME, "--geboortedatum", born(15), "--district", "oost",
+        "--track", "iaj", "--colour", "groen", *POLITIE, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "--track is deprecated and will go: use --traject" in said
+    assert "--colour is deprecated and will go: use --kleur" in said
+    help_text = (await iaj("case", "add", "--help")).stdout
+    assert "--traject" in help_text
+    assert "--colour" not in help_text
+
+
+async def test_a_bad_setting_is_named_as_its_variable(iaj: Iaj) -> None:
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["status"],
+        env={**iaj.env, "IAJ_DATABASE_RETRY_SECONDS": "-1"},
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("IAJ_DATABASE_RETRY_SECONDS: Input should be greater than 0")

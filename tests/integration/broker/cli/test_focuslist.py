@@ -140,7 +140,7 @@ async def test_only_valid_netto_rows_are_stored_and_the_rest_leave_no_trace(
     assert "age 23" in reasons[5]
     assert reasons[6].startswith("district")
     assert "reason" in reasons[7]
-    assert reasons[8].startswith("family.0.geboortedatum")
+    assert reasons[8].startswith("gezinsleden (family member 1: date of birth)")
     assert "number of fields" in reasons[9]
 
     # A second run, as a table this time: everyone taken in is already on the list.
@@ -205,3 +205,68 @@ async def test_a_malformed_file_changes_nothing(
         assert "Mirte" not in result.output, name
         assert "Latijnsenul" not in result.output, name
         assert await row_counts(engine) == before, name
+
+
+@pytest.mark.parametrize(
+    ("rows", "says"),
+    [
+        ([], "the file has a header and no rows"),
+        (
+            [f"bruto,Bram Alleenbruto,{born(16)},oost,iaj,politiecontacten,,,,"],
+            "all 1 row(s) are bruto",
+        ),
+        (
+            [f"netto,Tom Teoud,{born(30)},oost,iaj,politiecontacten,,,,groen"],
+            "1 row(s) refused (see the reasons above)",
+        ),
+    ],
+    ids=["no-rows", "only-bruto", "all-refused"],
+)
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+async def test_an_import_that_takes_no_one_in_fails_saying_why(
+    sqlite_url: str, tmp_path: Path, rows: list[str], says: str, as_json: bool
+) -> None:
+    path = tmp_path / "lijst.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    result = await import_file(sqlite_url, path, *(["--json"] if as_json else []))
+    assert result.exit_code == 2, result.output
+    assert "no row was taken in" in result.stderr
+    assert says in " ".join(result.stderr.split())
+    assert "Bram" not in result.output
+    assert "Tom" not in result.output
+
+
+async def test_a_semicolon_separated_file_is_taken_in(sqlite_url: str, tmp_path: Path) -> None:
+    """Dutch Excel saves "CSV" with semicolons; cells holding `;` come quoted."""
+    path = tmp_path / "excel.csv"
+    path.write_text(
+        HEADER.replace(",", ";")
+        + f'\nnetto;Saar Puntkomma;{born(16)};oost;iaj;"politiecontacten;netwerk_impact_wijk";;;;'
+        "groen\n",
+        encoding="utf-8-sig",
+    )
+    result = await import_file(sqlite_url, path, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["taken_in"] == 1
+
+
+async def test_a_stray_quote_is_reported_on_its_own_line(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "quote.csv"
+    good = f"netto,Mirte Goed,{born(16)},oost,iaj,politiecontacten,,,,groen"
+    path.write_text(
+        "\n".join(
+            [
+                HEADER,
+                good,
+                f'netto,"Mirte Open,{born(16)},oost,iaj,politiecontacten,,,,groen',
+                good,
+                good,
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    result = await import_file(sqlite_url, path)
+    assert result.exit_code == 2, result.output
+    assert "line 3: not valid CSV" in " ".join(result.stderr.split())
+    assert "Mirte" not in result.output

@@ -47,7 +47,7 @@ def add_case(iaj: Iaj, age: int = 17, track: str = "iaj") -> Result:
     with a BIT criterion and a family member."""
     if track == "bit":
         label = [
-            "--colour",
+            "--kleur",
             "rood",
             "--criterium",
             "sociaal_aanbod_geweigerd",
@@ -55,13 +55,13 @@ def add_case(iaj: Iaj, age: int = 17, track: str = "iaj") -> Result:
             "Moeder Opdrachtregel:1980-04-04",
         ]
     else:
-        label = ["--colour", "groen"]
+        label = ["--kleur", "groen"]
     return iaj(
         "case", "add",
         "--naam", "Sem Opdrachtregel",
         "--geboortedatum", dt.date(TODAY.year - age, 1, 1).isoformat(),
         "--district", "schalkwijk",
-        "--track", track,
+        "--traject", track,
         "--criterium", "politiecontacten",
         "--criterium", "netwerk_impact_wijk",
         *label,
@@ -74,14 +74,14 @@ def test_a_round_from_registration_to_the_operator_views(iaj: Iaj) -> None:
     assert added.exit_code == 0, added.output
     case_id = added.stdout.strip()
 
-    refused = iaj("round", "open", case_id, "--colour", "groen")
+    refused = iaj("round", "open", case_id, "--kleur", "groen")
     assert refused.exit_code == 2
     assert "record the letter date first" in " ".join(refused.stderr.split())
     assert "Traceback" not in refused.output
 
     letter = (TODAY - dt.timedelta(days=3)).isoformat()
     iaj.ok("case", "inform", case_id, "--date", letter)
-    opened = iaj.json("round", "open", case_id, "--colour", "groen")
+    opened = iaj.json("round", "open", case_id, "--kleur", "groen")
     assert opened["asked"] == ["verwijsindex", "leerplicht", "swt"]
     assert opened["waiting"] == ["cjg"]
 
@@ -99,7 +99,7 @@ def test_a_round_from_registration_to_the_operator_views(iaj: Iaj) -> None:
     assert all(q["subject_ref"] == "jongere" for qs in shown["partners"].values() for q in qs)
     assert shown["partners"]["verwijsindex"][0]["shape"] == "ja_nee_met_wie"
 
-    status = iaj.json("status")
+    status = iaj.json("status", "--no-kafka")
     outstanding = {p: s["outstanding"] for p, s in status["partners"].items()}
     assert (outstanding["verwijsindex"], outstanding["leerplicht"]) == (1, 1)
     assert (outstanding["cjg"], outstanding["riec"]) == (0, 0)
@@ -115,7 +115,7 @@ def test_a_round_from_registration_to_the_operator_views(iaj: Iaj) -> None:
     assert (listed["informed_on"], listed["family_members"], listed["rounds"]) == (letter, 0, 1)
 
     # The human views render the same data without failing.
-    for view in (("status",), ("round", "show", opened["round_id"]), ("case", "list")):
+    for view in (("status", "--no-kafka"), ("round", "show", opened["round_id"]), ("case", "list")):
         assert iaj.ok(*view).stdout.strip()
 
 
@@ -138,7 +138,7 @@ def test_the_same_youth_is_not_added_twice(iaj: Iaj) -> None:
 def test_unknown_ids_and_bad_input_are_clear_errors(iaj: Iaj) -> None:
     for args in (
         ("round", "show", "no-such-round"),
-        ("round", "open", "no-such-case", "--colour", "rood"),
+        ("round", "open", "no-such-case", "--kleur", "rood"),
         ("case", "inform", "no-such-case", "--date", TODAY.isoformat()),
     ):
         result = iaj(*args)
@@ -152,6 +152,6 @@ def test_unknown_ids_and_bad_input_are_clear_errors(iaj: Iaj) -> None:
 
 def test_the_database_url_option_overrides_the_setting(iaj: Iaj, tmp_path: Any) -> None:
     other = f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
-    assert "up to date" in iaj.ok("db", "upgrade", "--database-url", other).stdout
+    assert "upgraded" in iaj.ok("db", "upgrade", "--create", "--database-url", other).stdout
     assert (tmp_path / "other.db").exists()
     assert iaj.json("case", "list", "--database-url", other) == []

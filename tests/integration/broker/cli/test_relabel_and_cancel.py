@@ -93,10 +93,10 @@ def _case(iaj: Iaj, colour: str) -> str:
         "--naam", "Noor Labelwissel",
         "--geboortedatum", dt.date(TODAY.year - 17, 3, 3).isoformat(),
         "--district", "oost",
-        "--track", "iaj",
+        "--traject", "iaj",
         "--criterium", "politiecontacten",
         "--criterium", "gedrag_gecontinueerd",
-        "--colour", colour,
+        "--kleur", colour,
         "--gezinslid", "Vader Labelwissel:1978-06-06",
         "--brief-verstuurd", (TODAY - dt.timedelta(days=2)).isoformat(),
     )  # fmt: skip
@@ -117,19 +117,19 @@ async def _answer_all(sessions: Sessions, round_id: str) -> None:
 
 def test_opschalen_through_the_cli_asks_only_the_difference(iaj: Iaj, db: Db) -> None:
     case_id = _case(iaj, "oranje")
-    opened = iaj.json("round", "open", case_id, "--colour", "oranje")
+    opened = iaj.json("round", "open", case_id, "--kleur", "oranje")
     before = len(db(lambda s: question_sets(s, opened["round_id"])))
 
     assert "already oranje" in iaj.refused(
-        "case", "relabel", case_id, "--colour", "oranje", "--reason", REASON
+        "case", "relabel", case_id, "--kleur", "oranje", "--reason", REASON
     )
-    assert "reason" in iaj.refused("case", "relabel", case_id, "--colour", "rood", "--reason", "x")
+    assert "reason" in iaj.refused("case", "relabel", case_id, "--kleur", "rood", "--reason", "x")
     assert "official" in iaj.refused(
-        "case", "relabel", case_id, "--colour", "rood", "--reason", REASON,
+        "case", "relabel", case_id, "--kleur", "rood", "--reason", REASON,
         "--actor", "burgemeester",
     )  # fmt: skip
 
-    done = iaj.json("case", "relabel", case_id, "--colour", "rood", "--reason", REASON)
+    done = iaj.json("case", "relabel", case_id, "--kleur", "rood", "--reason", REASON)
 
     assert (done["from"], done["to"], done["round_id"]) == ("oranje", "rood", opened["round_id"])
     assert done["added"] == {"cjib": 1, "riec": 1}
@@ -143,11 +143,11 @@ def test_opschalen_through_the_cli_asks_only_the_difference(iaj: Iaj, db: Db) ->
 
 def test_afschalen_through_the_cli_purges_rood_detail(iaj: Iaj, db: Db) -> None:
     case_id = _case(iaj, "rood")
-    round_id = iaj.json("round", "open", case_id, "--colour", "rood")["round_id"]
+    round_id = iaj.json("round", "open", case_id, "--kleur", "rood")["round_id"]
     db(lambda s: _answer_all(s, round_id))
     assert iaj.json("round", "show", round_id)["state"] == "complete"
 
-    text = iaj.ok("case", "relabel", case_id, "--colour", "groen", "--reason", REASON).stdout
+    text = iaj.ok("case", "relabel", case_id, "--kleur", "groen", "--reason", REASON).stdout
     assert "purged" in text
     assert "family member(s) deleted" in text
 
@@ -174,7 +174,7 @@ def test_afschalen_through_the_cli_purges_rood_detail(iaj: Iaj, db: Db) -> None:
 
 def test_cancel_through_the_cli(iaj: Iaj, db: Db) -> None:
     case_id = _case(iaj, "oranje")
-    round_id = iaj.json("round", "open", case_id, "--colour", "oranje")["round_id"]
+    round_id = iaj.json("round", "open", case_id, "--kleur", "oranje")["round_id"]
     sets = {qs.partner: qs for qs in db(lambda s: question_sets(s, round_id))}
 
     assert "reason" in iaj.refused("round", "cancel", round_id, "--reason", "stop")
@@ -202,3 +202,26 @@ def test_cancel_through_the_cli(iaj: Iaj, db: Db) -> None:
     assert "withdrawn" in shown
     assert "round cancel" not in iaj.refused("round", "cancel", round_id, "--reason", REASON)
     assert "not open" in iaj.refused("round", "cancel", round_id, "--reason", REASON)
+
+
+def test_republish_through_the_cli(iaj: Iaj, db: Db) -> None:
+    case_id = _case(iaj, "oranje")
+    round_id = iaj.json("round", "open", case_id, "--kleur", "oranje")["round_id"]
+    assert "still open" in iaj.refused("round", "republish", round_id)
+    iaj.ok("round", "cancel", round_id, "--reason", REASON)
+    (first,) = [decode(r.payload) for r in db(lambda s: outbox(s, RESULTS))]
+
+    again = iaj.json("round", "republish", round_id)
+
+    assert again == {
+        "round_id": round_id,
+        "message_id": str(first.message_id),
+        "revision": 1,
+        "completion": "cancelled",
+    }
+    # Not sent yet: the same outbox row carries it (one row per message id).
+    (row,) = db(lambda s: outbox(s, RESULTS))
+    assert decode(row.payload) == first
+    actions = [r.action for r in db(lambda s: all_rows(s, ProcessingLogRow))]
+    assert actions.count("result_republished") == 1
+    assert "no round" in iaj.refused("round", "republish", "00000000-0000-4000-8000-000000000000")

@@ -73,9 +73,9 @@ class Iaj:
             "--naam", naam,
             "--geboortedatum", dt.date(TODAY.year - 17, 1, 1).isoformat(),
             "--district", "noord",
-            "--track", "iaj",
+            "--traject", "iaj",
             "--criterium", "politiecontacten",
-            "--colour", "groen",
+            "--kleur", "groen",
             "--brief-verstuurd", ago(letter_days_ago),
         )  # fmt: skip
         return added.stdout.strip()
@@ -111,7 +111,7 @@ async def test_uitstroom_is_recorded_once_and_corrected_only_to_an_earlier_day(
     case_id = await iaj.add()
     left = await iaj.ok("case", "leave", case_id, "--date", ago(100))
     assert "no uitstroombrief recorded yet" in " ".join(left.stdout.split())
-    assert (await iaj.json("status"))["left_without_uitstroombrief"] == 1
+    assert (await iaj.json("status", "--no-kafka"))["left_without_uitstroombrief"] == 1
 
     assert "recorded already" in await iaj.refused("case", "leave", case_id, "--date", ago(10))
     case = await _case(engine, case_id)
@@ -144,7 +144,7 @@ async def test_uitstroom_is_recorded_once_and_corrected_only_to_an_earlier_day(
     assert "recorded already" in await iaj.refused(
         "case", "uitstroombrief", case_id, "--date", ago(1)
     )
-    assert (await iaj.json("status"))["left_without_uitstroombrief"] == 0
+    assert (await iaj.json("status", "--no-kafka"))["left_without_uitstroombrief"] == 0
 
 
 async def test_leave_with_the_uitstroombrief_at_once(
@@ -166,7 +166,7 @@ async def test_uitstroom_cancels_the_open_round_and_a_later_answer_is_not_stored
 ) -> None:
     iaj = Iaj(database_url)
     case_id = await iaj.add(letter_days_ago=5)
-    opened = await iaj.json("round", "open", case_id, "--colour", "groen")
+    opened = await iaj.json("round", "open", case_id, "--kleur", "groen")
     round_id = opened["round_id"]
 
     left = await iaj.json("case", "leave", case_id, "--date", TODAY.isoformat())
@@ -213,8 +213,8 @@ async def test_a_youth_who_returns_after_uitstroom_is_registered_as_a_new_case(
         "case", "add",
         "--naam", "Milan Terugkomer",
         "--geboortedatum", dt.date(TODAY.year - 17, 1, 1).isoformat(),
-        "--district", "noord", "--track", "iaj", "--criterium", "politiecontacten",
-        "--colour", "groen",
+        "--district", "noord", "--traject", "iaj", "--criterium", "politiecontacten",
+        "--kleur", "groen",
     )  # fmt: skip
     await iaj.ok("case", "leave", first, "--date", ago(30))
 
@@ -233,14 +233,14 @@ async def test_the_purge_goes_on_day_366_after_uitstroom_in_batches_and_status_s
     database_url: str, engine: AsyncEngine
 ) -> None:
     iaj = Iaj(database_url, IAJ_RETENTION_BATCH_SIZE="2", IAJ_RETENTION_INTERVAL_SECONDS="3600")
-    never = await iaj.json("status")
+    never = await iaj.json("status", "--no-kafka")
     assert never["retention"] == {
         "last_at": None,
         "last_detail": None,
         "next_at": None,
         "next_at_start_up": True,
     }
-    assert "at the service's start-up" in (await iaj.ok("status")).stdout
+    assert "at the service's start-up" in (await iaj.ok("status", "--no-kafka")).stdout
 
     on_day_365 = await iaj.add(naam="Jade Dag Driehonderdvijfenzestig")
     await iaj.ok("case", "leave", on_day_365, "--date", ago(365))
@@ -254,7 +254,9 @@ async def test_the_purge_goes_on_day_366_after_uitstroom_in_batches_and_status_s
     assert sorted(d["case_id"] for d in dry["due"]) == sorted(gone)
     assert {d["why"] for d in dry["due"]} == {"1 year after uitstroom"}
     assert dry["purged"] == []
-    assert (await iaj.json("status"))["retention"]["last_at"] is None, "a dry run is no pass"
+    assert (await iaj.json("status", "--no-kafka"))["retention"]["last_at"] is None, (
+        "a dry run is no pass"
+    )
 
     purged = await iaj.json("retention", "purge")
     assert sorted(d["case_id"] for d in purged["purged"]) == sorted(gone)
@@ -264,11 +266,11 @@ async def test_the_purge_goes_on_day_366_after_uitstroom_in_batches_and_status_s
         [logged] = await _logged(engine, case_id, "case_purged")
         assert logged.actor == "regisseur-test"
 
-    retention = (await iaj.json("status"))["retention"]
+    retention = (await iaj.json("status", "--no-kafka"))["retention"]
     assert retention["last_detail"] == "5 case(s) deleted"
     last = dt.datetime.fromisoformat(retention["last_at"])
     assert dt.datetime.fromisoformat(retention["next_at"]) == last + dt.timedelta(hours=1)
     assert retention["next_at_start_up"] is False
-    shown = " ".join((await iaj.ok("status")).stdout.split())
+    shown = " ".join((await iaj.ok("status", "--no-kafka")).stdout.split())
     assert "5 case(s) deleted" in shown
     assert (await iaj.json("retention", "purge"))["purged"] == [], "nothing more is due"

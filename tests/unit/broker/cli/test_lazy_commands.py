@@ -71,7 +71,7 @@ def test_the_operator_commands_load_no_dev_tool_test_or_adapter_code() -> None:
     loaded = set(json.loads(run.stdout.strip().splitlines()[-1].replace("'", '"')))
     assert {"broker", "handlers", "sqlalchemy"} <= loaded  # the check sees what was loaded
     assert not loaded & NOT_MUNICIPAL
-    assert len(OPERATOR_COMMANDS) == 8
+    assert len(OPERATOR_COMMANDS) == 9
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def test_show_json_counts_match_the_policy() -> None:
 
 
 def test_show_json_filtered_to_one_colour_and_partner() -> None:
-    assert show_json("--colour", "rood", "--partner", "cjib") == {
+    assert show_json("--kleur", "rood", "--partner", "cjib") == {
         "rood": {
             "cjib": [
                 {
@@ -77,7 +77,7 @@ def test_show_json_filtered_to_one_colour_and_partner() -> None:
 
 
 def test_show_json_text_limit_where_an_answer_carries_text() -> None:
-    rood = show_json("--colour", "rood")["rood"]
+    rood = show_json("--kleur", "rood")["rood"]
     assert rood["szw_uwv"][0]["text_limit"] == 280
     assert rood["brp"][0]["text_limit"] == 200  # rijbewijs and reisdocumenten are tekst
     assert "text_limit" not in rood["riec"][0]
@@ -92,7 +92,7 @@ def test_show_json_partner_not_asked_at_a_colour() -> None:
 
 
 def test_show_table_names_every_partner_asked() -> None:
-    result = run("show", "--colour", "rood")
+    result = run("show", "--kleur", "rood")
     assert result.exit_code == 0, result.output
     assert "rood" in result.stdout
     for partner in Partner:
@@ -103,7 +103,7 @@ def test_show_table_names_every_partner_asked() -> None:
 
 
 def test_show_table_of_groen_leaves_out_the_others() -> None:
-    result = run("show", "--colour", "groen")
+    result = run("show", "--kleur", "groen")
     assert result.exit_code == 0, result.output
     assert "only after verwijsindex.vir_match = ja" in result.stdout
     assert "cjib" not in result.stdout

@@ -21,17 +21,18 @@ from devtools.generators.kafka_acls import (
     acl_plan,
     render_json,
 )
-from kafka_access.principals import BACKEND, MUNICIPAL, OPERATOR, partner_group
+from kafka_access.principals import BACKEND, MONITOR, MUNICIPAL, OPERATOR, partner_group
 from partner_adapters.kafka_io import consumer_group
 from partner_adapters.settings import AdapterSettings
 
 PLAN = acl_plan()
 BINDINGS = [binding for principal in PLAN for binding in principal.bindings]
-READ, WRITE, CREATE, DESCRIBE = (
+READ, WRITE, CREATE, DESCRIBE, DESCRIBE_CONFIGS = (
     Operation.READ,
     Operation.WRITE,
     Operation.CREATE,
     Operation.DESCRIBE,
+    Operation.DESCRIBE_CONFIGS,
 )
 TOPIC, GROUP = ResourceType.TOPIC, ResourceType.GROUP
 
@@ -112,6 +113,7 @@ def test_the_municipal_service_cannot_read_question_or_refusal_topics() -> None:
 def test_nobody_but_the_municipal_service_writes_results_questions_refusals_dead_letters() -> None:
     for topic in [
         "iaj.results",
+        "iaj.command-replies",
         "iaj.deadletter",
         *map(questions, Partner),
         *map(refusals, Partner),
@@ -127,19 +129,36 @@ def test_the_municipal_service_reads_answers_and_commands_and_creates_every_topi
     for topic in all_topics():
         assert {(TOPIC, topic, CREATE), (TOPIC, topic, DESCRIBE)} <= municipal
     assert (GROUP, "iaj-municipal", READ) in municipal
+    assert (TOPIC, "iaj.command-replies", WRITE) in municipal
     assert not {op for (kind, _, op) in municipal if kind is GROUP} - {READ}
 
 
-def test_the_backend_reads_results_and_writes_commands_only() -> None:
+def test_the_backend_reads_results_and_replies_and_writes_commands_only() -> None:
     assert grants(f"User:{BACKEND}") == {
         (TOPIC, "iaj.results", READ),
         (TOPIC, "iaj.results", DESCRIBE),
+        (TOPIC, "iaj.command-replies", READ),
+        (TOPIC, "iaj.command-replies", DESCRIBE),
         (TOPIC, "iaj.commands", WRITE),
         (TOPIC, "iaj.commands", DESCRIBE),
         (GROUP, "iaj-backend", READ),
     }
     assert who("iaj.commands", WRITE) == {f"User:{BACKEND}"}
     assert who("iaj.results", READ) == {f"User:{BACKEND}"}
+    assert who("iaj.command-replies", READ) == {f"User:{BACKEND}"}
+
+
+def test_the_monitor_describes_every_topic_and_group_and_nothing_else() -> None:
+    groups = {
+        "iaj-municipal",
+        "iaj-backend",
+        "iaj-operator",
+        *(f"iaj-adapter-{p.value}" for p in Partner),
+    }
+    assert grants(f"User:{MONITOR}") == {
+        *((TOPIC, t, op) for t in all_topics() for op in (DESCRIBE, DESCRIBE_CONFIGS)),
+        *((GROUP, g, DESCRIBE) for g in groups),
+    }
 
 
 def test_operators_are_optional_and_only_read_dead_letters() -> None:
@@ -161,13 +180,14 @@ def test_nothing_is_granted_beyond_topics_and_groups_or_with_wildcards() -> None
 
 def test_every_topic_has_a_writer_and_a_reader() -> None:
     for topic in all_topics():
+        assert f"User:{MONITOR}" not in who(topic, WRITE) | who(topic, READ)
         assert who(topic, WRITE), topic
         assert who(topic, READ), topic
 
 
 def test_each_principal_is_one_user_with_a_distinct_name() -> None:
     users = [p.user for p in PLAN]
-    assert len(users) == len(set(users)) == len(Partner) + 3
+    assert len(users) == len(set(users)) == len(Partner) + 4
     assert "admin" not in users
     for principal in PLAN:
         assert {b.principal for b in principal.bindings} == {f"User:{principal.user}"}
