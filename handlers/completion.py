@@ -31,7 +31,14 @@ from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
 from handlers.states import QuestionStatus, RoundState
 
-__all__ = ["build_result", "complete_round", "expire_overdue", "result_message_id"]
+__all__ = [
+    "COMPLETION_OF_STATE",
+    "build_result",
+    "complete_round",
+    "enqueue_result",
+    "expire_overdue",
+    "result_message_id",
+]
 
 _OUTCOME = {
     QuestionStatus.ANSWERED: OutcomeStatus.ANSWERED,
@@ -44,6 +51,26 @@ _STATE = {
     Completion.DEADLINE: RoundState.DEADLINE,
     Completion.CANCELLED: RoundState.CANCELLED,
 }
+# A closed round's state, as the completion its result reports.
+COMPLETION_OF_STATE = {state: how for how, state in _STATE.items()}
+
+
+def enqueue_result(
+    uow: UnitOfWork,
+    round_row: RoundRow,
+    message: RoundResult,
+    *,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Put a round's result in the outbox for `iaj.results`, keyed by its round."""
+    enqueue(
+        uow.session,
+        RESULTS,
+        message,
+        message_id=str(message.message_id),
+        key=message_key(message.round_id),
+        headers={"correlation_id": round_row.correlation_id, **(headers or {})},
+    )
 
 
 async def expire_overdue(uow: UnitOfWork, now: dt.datetime) -> list[str]:
@@ -94,14 +121,7 @@ async def complete_round(
     round_row.state = state
     round_row.completed_at = now
     message = await build_result(uow, round_row, how)
-    enqueue(
-        uow.session,
-        RESULTS,
-        message,
-        message_id=str(message.message_id),
-        key=message_key(message.round_id),
-        headers={"correlation_id": round_row.correlation_id},
-    )
+    enqueue_result(uow, round_row, message)
     log_processing(
         uow,
         "iaj-broker",

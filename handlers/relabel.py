@@ -17,7 +17,6 @@ consumer see only what the lower label permits. Every relabel and every purge is
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,17 +26,20 @@ from sqlalchemy import delete, select
 from contracts.enums import AnswerShape, Colour, Criterion, Partner, SubjectRole, Track
 from contracts.messages import Completion, WithdrawalReason
 from contracts.policy import AskedQuestion, Policy
-from contracts.topics import RESULTS, message_key
 from handlers.cases import get_case
-from handlers.completion import build_result, complete_round
+from handlers.completion import (
+    COMPLETION_OF_STATE,
+    build_result,
+    complete_round,
+    enqueue_result,
+)
 from handlers.db.tables import AnswerRow, CaseRow, FamilyMemberRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected
-from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
 from handlers.questions import address_needs
 from handlers.reasons import check_reason
-from handlers.rounds import issue_question_sets
+from handlers.rounds import issue_question_sets, question_row
 from handlers.states import QuestionStatus, RoundState
 from handlers.withdrawal import PENDING, withdraw_questions
 
@@ -45,11 +47,6 @@ __all__ = ["REASON_MIN_CHARS", "RelabelReport", "asked_questions", "partners_in"
 
 REASON_MIN_CHARS = 10
 
-_COMPLETION = {
-    RoundState.COMPLETE: Completion.COMPLETE,
-    RoundState.DEADLINE: Completion.DEADLINE,
-    RoundState.CANCELLED: Completion.CANCELLED,
-}
 # The answer fields each shape permits besides `antwoord`.
 _EXTRA = {
     AnswerShape.JA_NEE: (),
@@ -208,7 +205,9 @@ async def _follow(
         report.withdrawn.update(q.partner for q in no_longer)
     # Only the difference: never a question this round asked already, whatever its status.
     new_rows = [
-        _new_question(policy, round_row.id, key, a) for key, a in asked.items() if key not in by_key
+        question_row(policy, a, round_row.id, key[2])
+        for key, a in asked.items()
+        if key not in by_key
     ]
     if new_rows:
         uow.session.add_all(new_rows)
@@ -243,24 +242,6 @@ async def _follow(
         f"withdrew {sum(report.withdrawn.values())}",
         case_id=case.id,
         round_id=round_row.id,
-    )
-
-
-def _new_question(policy: Policy, round_id: str, key: Key, asked: AskedQuestion) -> QuestionRow:
-    return QuestionRow(
-        id=str(uuid.uuid4()),
-        round_id=round_id,
-        partner=asked.partner.value,
-        key=asked.key,
-        subject_ref=key[2],
-        text=asked.text,
-        shape=asked.shape.value,
-        detail_fields=[f.model_dump(mode="json") for f in asked.detail_fields],
-        text_limit=policy.text_limit(asked.shape),
-        after_partner=asked.after.partner.value if asked.after else None,
-        after_key=asked.after.key if asked.after else None,
-        after_answer=asked.after.answer.value if asked.after else None,
-        status=QuestionStatus.WAITING if asked.after else QuestionStatus.OPEN,
     )
 
 
@@ -400,19 +381,12 @@ async def _republish(
     message = await build_result(
         uow,
         round_row,
-        _COMPLETION[RoundState(round_row.state)],
+        COMPLETION_OF_STATE[RoundState(round_row.state)],
         revision=round_row.result_revision,
         created_at=now,
         only=asked,
     )
-    enqueue(
-        uow.session,
-        RESULTS,
-        message,
-        message_id=str(message.message_id),
-        key=message_key(message.round_id),
-        headers={"correlation_id": round_row.correlation_id},
-    )
+    enqueue_result(uow, round_row, message)
 
 
 def partners_in(counter: Counter[str]) -> dict[str, int]:

@@ -19,12 +19,15 @@ from sqlalchemy import select
 from contracts.enums import Colour
 from contracts.messages import Completion
 from contracts.policy import Policy
-from contracts.topics import RESULTS, message_key
-from handlers.completion import build_result, result_message_id
+from handlers.completion import (
+    COMPLETION_OF_STATE,
+    build_result,
+    enqueue_result,
+    result_message_id,
+)
 from handlers.db.tables import CaseRow, OutboxRow, RoundRow
 from handlers.db.uow import OUTBOX_WRITTEN, UnitOfWork
 from handlers.errors import RoundNotOpen, UnknownRound
-from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
 from handlers.relabel import asked_questions
 from handlers.states import RoundState
@@ -33,12 +36,6 @@ from handlers.tracing import current_trace_headers
 __all__ = ["REPUBLISHED", "Republished", "republish_result"]
 
 REPUBLISHED = "result_republished"  # the processing-log action
-
-_COMPLETION = {
-    RoundState.COMPLETE: Completion.COMPLETE,
-    RoundState.DEADLINE: Completion.DEADLINE,
-    RoundState.CANCELLED: Completion.CANCELLED,
-}
 
 
 @dataclass(frozen=True)
@@ -74,24 +71,21 @@ async def republish_result(
     # Revision 1 was stamped with the completion; a later one with the moment it was
     # decided, which the outbox row remembers while it is kept.
     created_at = None if revision == 1 else (earlier.created_at if earlier else now)
-    how = _COMPLETION[state]
+    how = COMPLETION_OF_STATE[state]
     message = await build_result(
         uow, round_row, how, revision=revision, created_at=created_at, only=only
     )
-    headers = {"correlation_id": round_row.correlation_id, "republished": "true"}
     if earlier is None:
-        enqueue(
-            uow.session,
-            RESULTS,
-            message,
-            message_id=message_id,
-            key=message_key(message.round_id),
-            headers=headers,
-        )
+        enqueue_result(uow, round_row, message, headers={"republished": "true"})
     else:
         # The message id is unique in the outbox: the row that sent it sends it again.
         earlier.payload = message.model_dump_json().encode()
-        earlier.headers = {**current_trace_headers(), "message_type": message.type, **headers}
+        earlier.headers = {
+            **current_trace_headers(),
+            "message_type": message.type,
+            "correlation_id": round_row.correlation_id,
+            "republished": "true",
+        }
         earlier.sent_at = None
         uow.session.info[OUTBOX_WRITTEN] = True
     log_processing(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from contracts.enums import Colour, Criterion, Partner, SubjectRole, Track
-from contracts.policy import Policy
+from contracts.policy import AskedQuestion, Policy
 from contracts.topics import message_key, question_topic
 from handlers.cases import check_age, get_case
 from handlers.db.tables import CaseRow, QuestionRow, RoundRow
@@ -23,7 +23,12 @@ from handlers.processing_log import log_processing
 from handlers.questions import AddressNeeds, address_needs, question_set_for
 from handlers.states import QuestionStatus, RoundState
 
-__all__ = ["OpenRound", "issue_question_sets", "open_round"]
+__all__ = [
+    "OpenRound",
+    "issue_question_sets",
+    "open_round",
+    "question_row",
+]
 
 log = logging.getLogger("handlers.rounds")
 
@@ -174,21 +179,29 @@ def _questions(
             else [f"gezinslid-{m.ordinal}" for m in case.family]
         )
         for ref in refs:
-            yield QuestionRow(
-                id=str(uuid.uuid4()),
-                round_id=round_id,
-                partner=asked.partner.value,
-                key=asked.key,
-                subject_ref=ref,
-                text=asked.text,
-                shape=asked.shape.value,
-                detail_fields=[f.model_dump(mode="json") for f in asked.detail_fields],
-                text_limit=policy.text_limit(asked.shape),
-                after_partner=asked.after.partner.value if asked.after else None,
-                after_key=asked.after.key if asked.after else None,
-                after_answer=asked.after.answer.value if asked.after else None,
-                status=QuestionStatus.WAITING if asked.after else QuestionStatus.OPEN,
-            )
+            yield question_row(policy, asked, round_id, ref)
+
+
+def question_row(
+    policy: Policy, asked: AskedQuestion, round_id: str, subject_ref: str
+) -> QuestionRow:
+    """A new question of a round, about one subject. Its condition is copied from the policy
+    so that a later policy version cannot change a running round."""
+    return QuestionRow(
+        id=str(uuid.uuid4()),
+        round_id=round_id,
+        partner=asked.partner.value,
+        key=asked.key,
+        subject_ref=subject_ref,
+        text=asked.text,
+        shape=asked.shape.value,
+        detail_fields=[f.model_dump(mode="json") for f in asked.detail_fields],
+        text_limit=policy.text_limit(asked.shape),
+        after_partner=asked.after.partner.value if asked.after else None,
+        after_key=asked.after.key if asked.after else None,
+        after_answer=asked.after.answer.value if asked.after else None,
+        status=QuestionStatus.WAITING if asked.after else QuestionStatus.OPEN,
+    )
 
 
 def issue_question_sets(

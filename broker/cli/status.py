@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -98,6 +99,8 @@ def _read_lag(settings: ServiceSettings) -> tuple[KafkaLag | None, str | None]:
     """The lag, or why Kafka could not be asked."""
     from broker.service.consumer_lag import KafkaUnreachable, read_lag
 
+    # aiokafka logs each failed connection attempt; status says it once, in its own words.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         security = settings.monitor_security()
         lag = asyncio.run(

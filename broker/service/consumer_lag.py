@@ -18,6 +18,7 @@ came in is. The group's live members (describe group) are shown beside it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -93,12 +94,10 @@ async def read_lag(
         request_timeout_ms=request_ms,
         **client_options,
     )
-    started: list[Any] = []
     try:
         async with asyncio.timeout(timeout_seconds):
             for client in (admin, offsets):
                 await client.start()
-                started.append(client)
             return await _read(admin, offsets, municipal_group, silent_after=silent_after, now=now)
     except TimeoutError:
         raise KafkaUnreachable(f"no answer from {bootstrap} within {timeout_seconds:g} s") from None
@@ -107,8 +106,11 @@ async def read_lag(
     except Exception as exc:
         raise KafkaUnreachable(f"{bootstrap}: {type(exc).__name__}") from exc
     finally:
-        for client in started:
-            await (client.close() if client is admin else client.stop())
+        # Every client made, started or not: one whose start failed still holds a connection
+        # attempt (and warns "Unclosed" when collected).
+        for client in (admin, offsets):
+            with contextlib.suppress(Exception):
+                await (client.close() if client is admin else client.stop())
 
 
 async def _read(

@@ -6,37 +6,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from broker.cli import app
 from contracts.messages import utc_now
 from handlers.db.engine import make_engine, make_session_factory
 from handlers.db.tables import DeadLetterRow
 from handlers.dead_letters import dlq_id
+from tests.support.cli import Iaj
 
 pytestmark = pytest.mark.integration
 
 TODAY = dt.date.today()
 NAMES = ("Lotte Lijstronde", "Milan Lijstronde")
-
-
-class Iaj:
-    def __init__(self, database_url: str) -> None:
-        self.env = {"IAJ_DATABASE_URL": database_url}
-
-    def __call__(self, *args: str) -> Result:
-        return CliRunner().invoke(app, list(args), env=self.env)
-
-    def ok(self, *args: str) -> Result:
-        result = self(*args)
-        assert result.exit_code == 0, result.output
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json").stdout)
 
 
 def open_two_rounds(iaj: Iaj) -> tuple[list[str], list[str]]:

@@ -6,35 +6,16 @@ No Kafka: `round open` only fills the outbox; the running service would publish 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from broker.cli import app
+from tests.support.cli import Iaj
 
 pytestmark = pytest.mark.integration
 
 TODAY = dt.date.today()
-
-
-class Iaj:
-    """`iaj ...` with IAJ_DATABASE_URL pointing at this test's database."""
-
-    def __init__(self, database_url: str) -> None:
-        self.env = {"IAJ_DATABASE_URL": database_url}
-
-    def __call__(self, *args: str) -> Result:
-        return CliRunner().invoke(app, list(args), env=self.env)
-
-    def ok(self, *args: str) -> Result:
-        result = self(*args)
-        assert result.exit_code == 0, result.output
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json").stdout)
 
 
 @pytest.fixture

@@ -7,18 +7,17 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from broker.cli import app
 from contracts.enums import Partner, YesNo
 from contracts.messages import Completion, RoundResult, Withdrawal, WithdrawalReason
 from contracts.topics import RESULTS
 from contracts.wire import decode
 from handlers.db.engine import make_engine, make_session_factory
 from handlers.db.tables import AnswerRow, LateAnswerRow, ProcessingLogRow
+from tests.support.cli import Iaj
 from tests.unit.handlers.builders import (
     Sessions,
     all_rows,
@@ -35,28 +34,6 @@ TODAY = dt.date.today()
 NOW = dt.datetime.now(dt.UTC)
 T = TypeVar("T")
 REASON = "Het kernteam heeft het label herzien na nieuwe signalen."
-
-
-class Iaj:
-    def __init__(self, database_url: str) -> None:
-        self.env = {"IAJ_DATABASE_URL": database_url}
-
-    def __call__(self, *args: str) -> Result:
-        return CliRunner().invoke(app, list(args), env=self.env)
-
-    def ok(self, *args: str) -> Result:
-        result = self(*args)
-        assert result.exit_code == 0, result.output
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json").stdout)
-
-    def refused(self, *args: str) -> str:
-        result = self(*args)
-        assert result.exit_code == 2, result.output
-        assert "Traceback" not in result.output
-        return " ".join(result.stderr.split())
 
 
 @pytest.fixture

@@ -7,15 +7,13 @@ Every name and address here is invented.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from broker.cli import app
+from tests.support.cli import Iaj
+from tests.support.cli import refusal as refused
 
 pytestmark = pytest.mark.integration
 
@@ -27,37 +25,9 @@ ADDRESS_REASON = "De woningcorporatie en de BRP hebben het adres nodig voor hun 
 REASON = "De naam was bij de registratie verkeerd overgenomen uit het overleg."
 
 
-class Iaj:
-    """`iaj ...` with IAJ_DATABASE_URL pointing at this test's database."""
-
-    def __init__(self, database_url: str) -> None:
-        self.env = {"IAJ_DATABASE_URL": database_url}
-
-    def __call__(self, *args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(app, list(args), env=self.env, input=input)
-
-    def ok(self, *args: str) -> Result:
-        result = self(*args)
-        assert result.exit_code == 0, result.output
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json").stdout)
-
-
 @pytest.fixture
 def iaj(database_url: str) -> Iaj:
     return Iaj(database_url)
-
-
-def refused(result: Result, *words: str) -> str:
-    """The one-line refusal (exit 2) on stderr, without a traceback."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    message = " ".join(result.stderr.split())
-    for word in words:
-        assert word in message, message
-    return message
 
 
 def oranje_case_with_a_round(iaj: Iaj) -> tuple[str, str]:

@@ -9,18 +9,13 @@ The clock is the real one: every date is given relative to today.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from typer.testing import CliRunner, Result
 
-from broker.cli import app
 from contracts.enums import YesNo
 from contracts.messages import PartnerAnswer, QuestionSet, Withdrawal
 from contracts.topics import answer_topic
@@ -31,6 +26,7 @@ from handlers.db.tables import AnswerRow, CaseRow, OutboxRow, ProcessingLogRow
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery
 from tests.integration.broker.service.partners import permitted_answer
+from tests.support.cli import AsyncIaj
 from tests.support.signing import partner_keys, sign
 
 pytestmark = pytest.mark.integration
@@ -43,29 +39,8 @@ def ago(days: int) -> str:
     return (TODAY - dt.timedelta(days=days)).isoformat()
 
 
-class Iaj:
-    """`iaj ...` on this test's database, in a thread of its own (the CLI runs its own
-    event loop)."""
-
-    def __init__(self, database_url: str, **env: str) -> None:
-        self.env = {"IAJ_DATABASE_URL": database_url, **env}
-
-    async def __call__(self, *args: str) -> Result:
-        return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=self.env)
-
-    async def ok(self, *args: str) -> Result:
-        result = await self(*args)
-        assert result.exit_code == 0, result.output
-        return result
-
-    async def refused(self, *args: str) -> str:
-        result = await self(*args)
-        assert result.exit_code == 2, result.output
-        assert "Traceback" not in result.output
-        return " ".join(result.stderr.split())
-
-    async def json(self, *args: str) -> Any:
-        return json.loads((await self.ok(*args, "--json")).stdout)
+class Iaj(AsyncIaj):
+    """`iaj ...` on this test's database, with a way to register a youth."""
 
     async def add(self, naam: str = "Roos Uitstroomtest", letter_days_ago: int = 400) -> str:
         added = await self.ok(
