@@ -65,9 +65,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy contracts kafka_access handlers broker partner_adapters devtools tests
 
-# 1,000 youths (and 250) on SQLite and PostgreSQL; e.g. BENCH_ARGS="--youths 500 --profile".
+# Issue 15's targets: 1,000 and 5,000 rounds on a PostgreSQL of its own (fsync on), at
+# capacity and with 25 rounds in flight; e.g. BENCH_ARGS="--pairs 7" (min and median).
+BENCH_RUN := $(BIN)/iaj bench --databases postgresql --postgres-dsn local
 bench: $(STAMP)
-	$(BIN)/iaj bench $(BENCH_ARGS)
+	$(BENCH_RUN) --capacity $(BENCH_ARGS)
+	$(BENCH_RUN) --in-flight 25 $(BENCH_ARGS)
 
 schemas: $(STAMP)
 	$(BIN)/iaj contracts schemas

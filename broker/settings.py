@@ -133,6 +133,14 @@ class ServiceSettings(BaseSettings):
     # session timed out, so the demo and tests use ~1 s here.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=500)
     consumer_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    # Kafka's default. A real broker answers a waiting fetch as soon as data arrives; the
+    # embedded broker (Tansu) does not, so there every hop waits this long: the demo and the
+    # benchmark set 10 ms. Production keeps the default.
+    consumer_fetch_max_wait_ms: int = Field(
+        default=500,
+        ge=0,
+        description="Longest the broker may hold a fetch that has no data yet",
+    )
     create_topics: bool = Field(default=True, description="Create the topics on start-up")
     topic_partitions: int = Field(default=1, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)

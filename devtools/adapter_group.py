@@ -31,11 +31,23 @@ from partner_adapters.reference import OversharingLookup, ReferenceLookup
 from partner_adapters.runtime import AdapterRuntime, build_adapter
 from partner_adapters.settings import AdapterSettings
 
-__all__ = ["AdapterGroup", "AdapterGroupSpec", "AdapterProcess", "AdapterStartError"]
+__all__ = [
+    "EMBEDDED_FETCH_MAX_WAIT_MS",
+    "KAFKA_FETCH_MAX_WAIT_MS",
+    "AdapterGroup",
+    "AdapterGroupSpec",
+    "AdapterProcess",
+    "AdapterStartError",
+]
 
 # Tansu's first group join takes about a third of the session timeout, so it is kept short;
 # but 16 groups in one process on a busy machine miss 1 s sessions and rebalance for ever.
 GROUP_TIMING = {"session_timeout_ms": 3000, "heartbeat_interval_ms": 500}
+# Tansu does not answer a waiting fetch when data arrives: every consumer waits out its
+# `fetch_max_wait_ms` (Kafka's default 500 ms) at each hop. Real Kafka wakes it; keep the
+# default there (`KAFKA_FETCH_MAX_WAIT_MS`).
+EMBEDDED_FETCH_MAX_WAIT_MS = 10
+KAFKA_FETCH_MAX_WAIT_MS = 500
 _START_TIMEOUT_SECONDS = 90
 _READY = "adapters ready"
 
@@ -57,6 +69,7 @@ class AdapterGroupSpec:
     # Apache Kafka with ACLs: each adapter logs in as its own user (SCRAM-SHA-512), with the
     # idempotent producer. Keyed by user name (`partner-<code>`); None on the embedded broker.
     kafka_passwords: Mapping[str, str] | None = None
+    fetch_max_wait_ms: int = EMBEDDED_FETCH_MAX_WAIT_MS
 
     def to_json(self) -> str:
         return json.dumps(
@@ -69,6 +82,7 @@ class AdapterGroupSpec:
                 "kafka_passwords": None
                 if self.kafka_passwords is None
                 else dict(self.kafka_passwords),
+                "fetch_max_wait_ms": self.fetch_max_wait_ms,
             }
         )
 
@@ -82,6 +96,7 @@ class AdapterGroupSpec:
             reference_data=None if data["reference_data"] is None else Path(data["reference_data"]),
             oversharing=frozenset(Partner(p) for p in data["oversharing"]),
             kafka_passwords=data.get("kafka_passwords"),
+            fetch_max_wait_ms=data.get("fetch_max_wait_ms", EMBEDDED_FETCH_MAX_WAIT_MS),
         )
 
     def adapter_settings(self, partner: Partner) -> AdapterSettings:
@@ -92,6 +107,7 @@ class AdapterGroupSpec:
             signing_key=private_key(self.workdir, partner),
             consumer_session_timeout_ms=GROUP_TIMING["session_timeout_ms"],
             consumer_heartbeat_interval_ms=GROUP_TIMING["heartbeat_interval_ms"],
+            consumer_fetch_max_wait_ms=self.fetch_max_wait_ms,
             outbox_interval_seconds=0.5,
             lookup_wait_initial_seconds=0.05,
             lookup_wait_max_seconds=0.2,

@@ -20,7 +20,14 @@ from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
 from contracts.enums import Partner
 from contracts.topics import all_topics
-from devtools.adapter_group import GROUP_TIMING, AdapterGroup, AdapterGroupSpec, AdapterProcess
+from devtools.adapter_group import (
+    EMBEDDED_FETCH_MAX_WAIT_MS,
+    GROUP_TIMING,
+    KAFKA_FETCH_MAX_WAIT_MS,
+    AdapterGroup,
+    AdapterGroupSpec,
+    AdapterProcess,
+)
 from devtools.embedded_kafka import EmbeddedKafka
 from devtools.signing_keys import ensure_partner_keys
 from kafka_access.principals import MUNICIPAL
@@ -46,6 +53,17 @@ class StackOptions:
     # Apache Kafka with the deployment's users and ACLs: every client logs in as its own user
     # (password by user name) with the idempotent producer. None: the embedded broker.
     kafka_passwords: Mapping[str, str] | None = None
+    # How long every consumer's fetch may wait for data: short on the embedded broker, which
+    # does not wake a waiting fetch (else each hop waits ~0.5 s); None: Kafka's default.
+    fetch_max_wait_ms: int | None = None
+
+    def consumer_fetch_max_wait_ms(self) -> int:
+        if self.fetch_max_wait_ms is not None:
+            return self.fetch_max_wait_ms
+        # Apache Kafka answers a waiting fetch as soon as data arrives: keep its default.
+        if self.kafka_passwords is not None:
+            return KAFKA_FETCH_MAX_WAIT_MS
+        return EMBEDDED_FETCH_MAX_WAIT_MS
 
     def __post_init__(self) -> None:
         if self.adapters_in_own_process and self.lookups:
@@ -87,6 +105,7 @@ class EmbeddedStack:
             deadline_check_interval_seconds=self.options.deadline_check_interval_seconds,
             consumer_session_timeout_ms=GROUP_TIMING["session_timeout_ms"],
             consumer_heartbeat_interval_ms=GROUP_TIMING["heartbeat_interval_ms"],
+            consumer_fetch_max_wait_ms=self.options.consumer_fetch_max_wait_ms(),
             create_topics=False,  # done once by the stack, before anyone subscribes
             # Every partner's key: the adapters sign with the private halves.
             partner_keys_dir=ensure_partner_keys(workdir),
@@ -116,6 +135,7 @@ class EmbeddedStack:
             reference_data=self.options.reference_data,
             oversharing=self.options.oversharing,
             kafka_passwords=self.options.kafka_passwords,
+            fetch_max_wait_ms=self.options.consumer_fetch_max_wait_ms(),
         )
 
     async def start(self) -> None:

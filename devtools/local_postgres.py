@@ -24,7 +24,7 @@ from typing import Self
 
 from devtools.embedded_kafka import die_with_parent, free_port
 
-__all__ = ["LocalPostgres", "LocalPostgresError"]
+__all__ = ["DURABLE", "LocalPostgres", "LocalPostgresError"]
 
 _SYSTEM_USER = "embedded_postgres"
 _TRAVERSE = stat.S_IXGRP | stat.S_IXOTH
@@ -35,6 +35,8 @@ _SERVER_SETTINGS = {
     "full_page_writes": "off",
     "max_connections": "300",
 }
+# As a production server flushes (the benchmark: figures that include the fsyncs).
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
 
 
 class LocalPostgresError(RuntimeError):
@@ -44,7 +46,15 @@ class LocalPostgresError(RuntimeError):
 class LocalPostgres:
     """`with LocalPostgres() as pg: pg.dsn` — a fresh server for as long as the block lasts."""
 
-    def __init__(self, *, port: int | None = None, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        startup_timeout: float = 60.0,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        """`settings` override the server's (`DURABLE`: flush as production does)."""
+        self._settings = {**_SERVER_SETTINGS, **(settings or {})}
         self._requested_port = port
         self._startup_timeout = startup_timeout
         self._data: Path | None = None
@@ -145,7 +155,7 @@ class LocalPostgres:
             "-p", str(self._port),
             "-k", str(self._data),
         ]  # fmt: skip
-        for name, value in _SERVER_SETTINGS.items():
+        for name, value in self._settings.items():
             command += ["-c", f"{name}={value}"]
         log = self._data / "server.log"
         with log.open("wb") as out:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from contracts.messages import AnswerItem
 from contracts.signing import ItemSignature
 from contracts.wire import AnswerEnvelope
+from handlers.db.pending import add_row
 from handlers.db.tables import AnswerRow, LateAnswerRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.processing_log import log_processing
@@ -52,29 +53,33 @@ def store(
 ) -> None:
     question.status = QuestionStatus.ANSWERED
     question.closed_at = now
-    uow.session.add(
-        AnswerRow(
-            question_id=question.id,
-            round_id=question.round_id,
-            partner=question.partner,
-            message_id=str(env.message_id),
-            content=answer.model_dump(mode="json", exclude_none=True, exclude={"question_id"}),
-            key_id=signature.key_id,
-            signature=signature.value,
-            received_at=now,
-        )
+    add_row(
+        uow.session,
+        AnswerRow,
+        {
+            "question_id": question.id,
+            "round_id": question.round_id,
+            "partner": question.partner,
+            "message_id": str(env.message_id),
+            "content": answer.model_dump(mode="json", exclude_none=True, exclude={"question_id"}),
+            "key_id": signature.key_id,
+            "signature": signature.value,
+            "received_at": now,
+        },
     )
 
 
 def record_late(
     uow: UnitOfWork, question: QuestionRow, env: AnswerEnvelope, now: dt.datetime
 ) -> None:
-    uow.session.add(
-        LateAnswerRow(
-            question_id=question.id,
-            round_id=question.round_id,
-            partner=question.partner,
-            message_id=str(env.message_id),
-            received_at=now,
-        )
+    add_row(
+        uow.session,
+        LateAnswerRow,
+        {
+            "question_id": question.id,
+            "round_id": question.round_id,
+            "partner": question.partner,
+            "message_id": str(env.message_id),
+            "received_at": now,
+        },
     )

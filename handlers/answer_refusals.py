@@ -16,6 +16,7 @@ from contracts.messages import RecordPosition, RefusalNotice, RefusedItem
 from contracts.policy import PolicyRef
 from contracts.topics import message_key, refusal_topic
 from contracts.wire import AnswerEnvelope
+from handlers.db.pending import add_row
 from handlers.db.tables import QuestionRow, RefusalRow
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery
@@ -127,16 +128,18 @@ class Refuser:
 
     def _record(self, reason: RefusalReason, field: str | None, question_id: str | None) -> None:
         self.refused.append(reason)
-        self.uow.session.add(
-            RefusalRow(
-                round_id=str(self.env.round_id),
-                partner=self.sender.value,
-                message_id=str(self.env.message_id),
-                question_id=question_id,
-                reason=reason.value,
-                field=field,
-                received_at=self.now,
-            )
+        add_row(
+            self.uow.session,
+            RefusalRow,
+            {
+                "round_id": str(self.env.round_id),
+                "partner": self.sender.value,
+                "message_id": str(self.env.message_id),
+                "question_id": question_id,
+                "reason": reason.value,
+                "field": field,
+                "received_at": self.now,
+            },
         )
 
 

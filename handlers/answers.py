@@ -8,10 +8,12 @@ round's completion. A redelivered message hits the inbox's primary key and chang
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 
 from contracts.answers import check_answer
 from contracts.enums import Colour
@@ -19,17 +21,29 @@ from contracts.errors import AnswerRefused, MalformedMessage, RefusalReason
 from contracts.messages import AnswerItem, Completion
 from contracts.policy import PolicyRef
 from contracts.signing import ItemSignature
-from contracts.topics import partner_of_answer_topic
+from contracts.topics import RESULTS, message_key, partner_of_answer_topic
 from contracts.wire import AnswerEnvelope, decode_answer_envelope
 from handlers.answer_records import log_receipt, record_late, store
 from handlers.answer_refusals import Refuser, notify_malformed
 from handlers.answer_signatures import PartnerKeys, verified_signatures
 from handlers.cases import get_case
-from handlers.completion import complete_round
-from handlers.db.tables import QuestionRow, RoundRow
+from handlers.completion import result_message_id, result_of
+from handlers.db.pending import PendingRows
+from handlers.db.tables import (
+    AnswerRow,
+    CaseRow,
+    LateAnswerRow,
+    OutboxRow,
+    ProcessingLogRow,
+    QuestionRow,
+    RefusalRow,
+    RoundRow,
+)
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery, dead_letter
-from handlers.inbox import claim
+from handlers.inbox import claim_all
+from handlers.outbox import enqueue_raw
+from handlers.processing_log import log_processing
 from handlers.questions import to_wire_question
 from handlers.rounds import issue_question_sets
 from handlers.states import QuestionStatus, RoundState
@@ -38,6 +52,11 @@ from handlers.tracing import consumed
 __all__ = ["AnswerReport", "handle_answers"]
 
 _PENDING = (QuestionStatus.OPEN, QuestionStatus.WAITING)
+
+# The hot path reads and writes the tables with Core: no identity map, no unit-of-work flush.
+_ROUNDS = cast(Table, RoundRow.__table__)
+_QUESTIONS = cast(Table, QuestionRow.__table__)
+_ANSWERS = cast(Table, AnswerRow.__table__)
 
 
 @dataclass
@@ -60,12 +79,33 @@ class AnswerReport:
     message_id: str | None = field(default=None, compare=False)
 
 
+# What a batch may change on a question; compared with what was loaded to find the updates.
+_CHANGING = ("status", "closed_at", "question_set_id", "issued_at")
+
+
 @dataclass
 class _RoundContext:
-    """A round and all its questions, loaded once per batch (and locked on PostgreSQL)."""
+    """A round and all its questions, loaded once per batch (and locked on PostgreSQL).
+
+    Plain rows read with Core into detached (transient) objects: what the batch changes on
+    them is written at its end in one statement per kind, never flushed row by row."""
 
     row: RoundRow
     questions: list[QuestionRow]
+    loaded: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class _Batch:
+    """What the messages of a batch decided, written when the last one was handled."""
+
+    pending: PendingRows
+    claimed: set[str]
+    rounds: dict[str, _RoundContext]
+    # Rounds completed in the batch, each with its result's outbox row (filled at the end).
+    completed: list[tuple[RoundRow, dict[str, Any]]] = field(default_factory=list)
+    # The cases of the batch's rounds, loaded together when the first follow-up is issued.
+    cases: dict[str, CaseRow] | None = None
 
 
 async def handle_answers(
@@ -85,13 +125,40 @@ async def handle_answers(
     rounds = await _load_rounds(
         uow, {str(env.round_id) for env in decoded if isinstance(env, AnswerEnvelope)}
     )
+    # Every message's inbox row in one statement: a key already there (or earlier in the
+    # batch) makes its message a duplicate.
+    claimed = await claim_all(
+        uow,
+        [
+            (_inbox_key(env, delivery), delivery.topic)
+            for (_, delivery), env in zip(messages, decoded, strict=True)
+        ],
+        now,
+    )
     reports = []
-    for (raw, delivery), envelope in zip(messages, decoded, strict=True):
-        # Each message in the trace it came with: what it writes (the round's result too)
-        # carries that trace on.
-        with consumed(delivery.topic, delivery.headers, delivery.headers.get("message_id")):
-            reports.append(await _handle_one(uow, raw, delivery, envelope, rounds, keys, now))
+    with PendingRows(uow.session) as pending:
+        batch = _Batch(pending, claimed, rounds)
+        for (raw, delivery), envelope in zip(messages, decoded, strict=True):
+            # Each message in the trace it came with: what it writes (the round's result too)
+            # carries that trace on.
+            with consumed(delivery.topic, delivery.headers, delivery.headers.get("message_id")):
+                reports.append(await _handle_one(uow, raw, delivery, envelope, batch, keys, now))
+        await _write(uow, batch, now)
     return reports
+
+
+def _inbox_key(envelope: AnswerEnvelope | MalformedMessage, delivery: Delivery) -> str:
+    if isinstance(envelope, MalformedMessage):
+        return delivery.position
+    return f"answer:{envelope.message_id}"
+
+
+def _claim(batch: _Batch, key: str) -> bool:
+    """The first occurrence of a key claimed in this batch takes it; any other is a duplicate."""
+    if key in batch.claimed:
+        batch.claimed.discard(key)
+        return True
+    return False
 
 
 def _decode(raw: bytes) -> AnswerEnvelope | MalformedMessage:
@@ -107,21 +174,135 @@ async def _load_rounds(uow: UnitOfWork, round_ids: set[str]) -> dict[str, _Round
     # Locked (PostgreSQL) so that two service instances handling the last two answers of one
     # round, from two partners' topics, see each other's answer and one completes the round.
     # Sorted, so two instances locking overlapping batches cannot deadlock.
-    rows = (
-        await uow.session.scalars(
-            select(RoundRow)
-            .where(RoundRow.id.in_(sorted(round_ids)))
-            .order_by(RoundRow.id)
-            .with_for_update()
-        )
-    ).all()
-    contexts = {row.id: _RoundContext(row, []) for row in rows}
-    questions = await uow.session.scalars(
-        select(QuestionRow).where(QuestionRow.round_id.in_(list(contexts)))
+    rounds, questions = _ROUNDS, _QUESTIONS
+    rows = await uow.session.execute(
+        select(rounds)
+        .where(rounds.c.id.in_(sorted(round_ids)))
+        .order_by(rounds.c.id)
+        .with_for_update()
     )
-    for question in questions:
-        contexts[question.round_id].questions.append(question)
+    contexts = {row.id: _RoundContext(RoundRow(**row._mapping), []) for row in rows}
+    if not contexts:
+        return contexts
+    for row in await uow.session.execute(
+        select(questions).where(questions.c.round_id.in_(list(contexts)))
+    ):
+        context = contexts[row.round_id]
+        context.questions.append(QuestionRow(**row._mapping))
+        context.loaded[row.id] = tuple(getattr(row, name) for name in _CHANGING)
     return contexts
+
+
+async def _write(uow: UnitOfWork, batch: _Batch, now: dt.datetime) -> None:
+    """Everything the batch decided, one statement per kind, in the order of today's flush."""
+    session = uow.session
+    await batch.pending.flush(AnswerRow, LateAnswerRow, RefusalRow)
+    changed = [
+        {"b_id": q.id, **{f"b_{name}": getattr(q, name) for name in _CHANGING}}
+        for context in batch.rounds.values()
+        for q in context.questions
+        if tuple(getattr(q, name) for name in _CHANGING) != context.loaded[q.id]
+    ]
+    if changed:
+        questions = _QUESTIONS
+        await session.execute(
+            update(questions)
+            .where(questions.c.id == bindparam("b_id"))
+            .values({name: bindparam(f"b_{name}") for name in _CHANGING}),
+            changed,
+        )
+    if batch.completed:
+        await _complete(uow, batch, now)
+    await batch.pending.flush(OutboxRow, ProcessingLogRow)
+
+
+async def _complete(uow: UnitOfWork, batch: _Batch, now: dt.datetime) -> None:
+    """The rounds the batch completed: a conditional update (only a round still open can
+    complete, so exactly one result per round), then their results, built from the questions
+    already loaded and the answers now stored."""
+    rounds, questions, answers = _ROUNDS, _QUESTIONS, _ANSWERS
+    ids = [row.id for row, _ in batch.completed]
+    done = set(
+        (
+            await uow.session.execute(
+                update(rounds)
+                .where(rounds.c.id.in_(ids))
+                .where(rounds.c.state == RoundState.OPEN)
+                .values(state=RoundState.COMPLETE, completed_at=now)
+                .returning(rounds.c.id)
+            )
+        ).scalars()
+    )
+    if done != set(ids):
+        # The rounds were locked (PostgreSQL) or the database was written first (SQLite):
+        # no one else can have closed them. Fail the batch rather than publish two results.
+        raise RuntimeError(f"rounds {sorted(set(ids) - done)} were closed during the batch")
+    # In the result's order (as `build_result` sorts, by the database's collation).
+    order = await uow.session.execute(
+        select(questions.c.round_id, questions.c.id, answers.c.content)
+        .outerjoin(answers, answers.c.question_id == questions.c.id)
+        .where(questions.c.round_id.in_(ids))
+        .order_by(
+            questions.c.round_id, questions.c.partner, questions.c.subject_ref, questions.c.key
+        )
+    )
+    in_order: dict[str, list[str]] = {round_id: [] for round_id in ids}
+    contents: dict[str, dict[str, Any]] = {}
+    for round_id, question_id, content in order:
+        in_order[round_id].append(question_id)
+        if content is not None:
+            contents[question_id] = content
+    for round_row, outbox_row in batch.completed:
+        by_id = {q.id: q for q in batch.rounds[round_row.id].questions}
+        message = result_of(
+            round_row, [by_id[q] for q in in_order[round_row.id]], contents, Completion.COMPLETE
+        )
+        outbox_row["payload"] = message.model_dump_json().encode()
+        outbox_row["headers"]["message_type"] = str(message.type)
+
+
+async def _case_of(uow: UnitOfWork, batch: _Batch, case_id: str) -> CaseRow:
+    """The case, for its follow-up question sets: every case of the batch's rounds in one
+    select (with their family) the first time one is needed."""
+    if batch.cases is None:
+        ids = sorted({context.row.case_id for context in batch.rounds.values()})
+        batch.cases = {
+            case.id: case
+            for case in await uow.session.scalars(select(CaseRow).where(CaseRow.id.in_(ids)))
+        }
+    return batch.cases.get(case_id) or await get_case(uow, case_id)
+
+
+def _complete_round(
+    uow: UnitOfWork, batch: _Batch, context: _RoundContext, now: dt.datetime
+) -> bool:
+    """Complete the round in the batch: its state now (later messages of the batch see it
+    closed), its result's place in the outbox and its log entry; written by `_write`."""
+    round_row = context.row
+    if RoundState(round_row.state) is not RoundState.OPEN:
+        return False
+    round_row.state = RoundState.COMPLETE
+    round_row.completed_at = now
+    # The result's row in the order of the outbox, in the trace of this message; its
+    # payload is built once the batch's answers are written.
+    enqueue_raw(
+        uow.session,
+        RESULTS,
+        b"",
+        message_id=str(result_message_id(round_row.id, 1)),
+        key=message_key(uuid.UUID(round_row.id)),
+        headers={"message_type": "", "correlation_id": round_row.correlation_id},
+    )
+    batch.completed.append((round_row, batch.pending.rows[OutboxRow][-1]))
+    log_processing(
+        uow,
+        "iaj-broker",
+        "round_completed",
+        f"round {Completion.COMPLETE.value}",
+        round_id=round_row.id,
+        case_id=round_row.case_id,
+    )
+    return True
 
 
 async def _handle_one(
@@ -129,14 +310,14 @@ async def _handle_one(
     raw: bytes,
     delivery: Delivery,
     envelope: AnswerEnvelope | MalformedMessage,
-    rounds: dict[str, _RoundContext],
+    batch: _Batch,
     keys: PartnerKeys,
     now: dt.datetime,
 ) -> AnswerReport:
     topic_partner = partner_of_answer_topic(delivery.topic)
     report = AnswerReport(partner=topic_partner.value if topic_partner else None)
     if isinstance(envelope, MalformedMessage):
-        if await claim(uow, delivery.position, delivery.topic, now):
+        if _claim(batch, delivery.position):
             dead_letter(
                 uow,
                 delivery,
@@ -155,7 +336,7 @@ async def _handle_one(
     report.round_id = str(envelope.round_id)
     report.correlation_id = str(envelope.correlation_id)
     report.message_id = str(envelope.message_id)
-    if not await claim(uow, f"answer:{envelope.message_id}", delivery.topic, now):
+    if not _claim(batch, f"answer:{envelope.message_id}"):
         report.duplicate = True
         return report
     if topic_partner is None:
@@ -167,14 +348,15 @@ async def _handle_one(
     elif signatures is None:
         refuse.whole(RefusalReason.BAD_SIGNATURE, "signature")
     else:
-        context = rounds.get(str(envelope.round_id))
-        await _process(uow, envelope, refuse, context, signatures, report, now)
+        context = batch.rounds.get(str(envelope.round_id))
+        await _process(uow, batch, envelope, refuse, context, signatures, report, now)
     refuse.send()
     return report
 
 
 async def _process(
     uow: UnitOfWork,
+    batch: _Batch,
     envelope: AnswerEnvelope,
     refuse: Refuser,
     context: _RoundContext | None,
@@ -231,13 +413,14 @@ async def _process(
             report.accepted += 1
     if newly_answered:
         log_receipt(uow, envelope, round_row, newly_answered, signatures)
-        report.issued = await _resolve_dependents(uow, context, newly_answered, now)
+        report.issued = await _resolve_dependents(uow, batch, context, newly_answered, now)
         if not any(q.status in _PENDING for q in context.questions):
-            report.completed = await complete_round(uow, round_row, Completion.COMPLETE, now)
+            report.completed = _complete_round(uow, batch, context, now)
 
 
 async def _resolve_dependents(
     uow: UnitOfWork,
+    batch: _Batch,
     context: _RoundContext,
     answered: Sequence[tuple[QuestionRow, AnswerItem]],
     now: dt.datetime,
@@ -260,6 +443,6 @@ async def _resolve_dependents(
                 q.status = QuestionStatus.NOT_APPLICABLE
                 q.closed_at = now
     if to_issue:
-        case = await get_case(uow, context.row.case_id)
+        case = await _case_of(uow, batch, context.row.case_id)
         issue_question_sets(uow, context.row, case, to_issue, now)
     return len(to_issue)

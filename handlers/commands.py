@@ -14,9 +14,13 @@ effects (or its dead letter) are kept. A record whose command id cannot be read 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Literal, cast
 
 from pydantic import ValidationError
@@ -36,11 +40,12 @@ from contracts.messages import (
 from contracts.policy import Policy
 from contracts.topics import COMMAND_REPLIES
 from contracts.wire import decode
+from handlers.db.pending import PendingRows
 from handlers.db.tables import RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery, dead_letter
 from handlers.errors import RoundNotOpen, ServiceError, UnknownActor, UnknownRound
-from handlers.inbox import claim
+from handlers.inbox import claim, claim_all
 from handlers.officials import Officials
 from handlers.outbox import enqueue
 from handlers.reasons import check_reason
@@ -49,7 +54,14 @@ from handlers.rounds import OpenRound, open_round
 from handlers.states import RoundState
 from handlers.withdrawal import cancel_round
 
-__all__ = ["COMMAND_REJECTED", "Command", "CommandReport", "handle_command", "reply_id"]
+__all__ = [
+    "COMMAND_REJECTED",
+    "Command",
+    "CommandReport",
+    "handle_command",
+    "handle_commands",
+    "reply_id",
+]
 
 COMMAND_REJECTED = "command_rejected"
 Command = OpenRoundCommand | RelabelCommand | CancelRoundCommand
@@ -77,6 +89,75 @@ async def handle_command(
 ) -> CommandReport:
     """Process one message from `iaj.commands`, and commit. `officials`: who may request
     commands; None (no officials file configured) rejects every command."""
+    [report] = await handle_commands(
+        uow, [(raw, delivery)], policy, officials=officials, deadline=deadline, now=now
+    )
+    return report
+
+
+async def handle_commands(
+    uow: UnitOfWork,
+    messages: Sequence[tuple[bytes, Delivery]],
+    policy: Policy,
+    *,
+    officials: Officials | None,
+    deadline: dt.timedelta,
+    now: dt.datetime,
+    each: Callable[[Delivery], AbstractContextManager[object]] | None = None,
+) -> list[CommandReport]:
+    """Process a batch of messages from `iaj.commands` in one transaction, and commit: each
+    as `handle_command` would, in order (a later command sees what an earlier one did).
+    `each`: a context to process each message in (its trace).
+
+    The inbox claims of the batch are one statement. A command that is rejected is undone
+    alone and dead-lettered, the others kept: the batch is first carried out as a whole; if
+    one is rejected, it is rolled back and carried out again with a savepoint per command."""
+    read = [(raw, delivery, _read(raw, officials)) for raw, delivery in messages]
+    # The outbox and processing-log rows of the batch are written at its end, one INSERT
+    # per table (`handlers.db.pending`).
+    with PendingRows(uow.session) as pending:
+        batch = _Batch(
+            uow,
+            pending,
+            policy,
+            officials=officials,
+            deadline=deadline,
+            now=now,
+            each=each or _no_context,
+        )
+        if all(not isinstance(command, _Unread) for _, _, command in read):
+            # Nothing to dead-letter before anything is done (`publish_first` is not used).
+            try:
+                reports = await batch.carry_out(read, savepoints=False)
+            except (ServiceError, ValidationError):
+                await uow.session.rollback()
+                pending.rows.clear()
+            else:
+                await _commit(uow, pending)
+                return reports
+        reports = await batch.carry_out(read, savepoints=True)
+        await _commit(uow, pending)
+    return reports
+
+
+async def _commit(uow: UnitOfWork, pending: PendingRows) -> None:
+    await pending.flush(*pending.rows)
+    await uow.commit()
+
+
+def _no_context(_: Delivery) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
+
+
+@dataclass(frozen=True)
+class _Unread:
+    """A record that is dead-lettered before anything is done: why."""
+
+    reason: str
+    detail: str
+
+
+def _read(raw: bytes, officials: Officials | None) -> Command | _Unread:
     try:
         command = decode(raw)
         if not isinstance(command, Command):
@@ -84,33 +165,111 @@ async def handle_command(
                 DecodeFailure.UNEXPECTED_TYPE, f"'{command.type}' is not a command"
             )
     except MalformedMessage as exc:
-        return await _dead(uow, raw, delivery, exc.reason, exc.detail, now, officials)
+        return _Unread(exc.reason, exc.detail)
     refused = _requester_refused(command.requested_by, officials)
     if refused is not None:
-        return await _dead(uow, raw, delivery, COMMAND_REJECTED, refused, now, officials)
-    if not await claim(uow, f"command:{command.message_id}", delivery.topic, now):
-        return await _duplicate(uow, command, delivery, now)
-    try:
-        report = await _carry_out(uow, command, policy, deadline=deadline, now=now)
-    except (ServiceError, ValidationError) as exc:
-        # A command that cannot be carried out is kept, with why, for the operator.
-        await uow.session.rollback()
-        return await _dead(uow, raw, delivery, COMMAND_REJECTED, _detail(exc), now, officials)
-    # This record is answered: its redelivery (a crash before the offset commit) is not
-    # answered again as a duplicate.
-    await claim(uow, delivery.position, delivery.topic, now)
-    duplicate = report.outcome == "duplicate"
-    _reply(
-        uow,
-        delivery,
-        _ReplyTo(command.message_id, command.type, command.correlation_id),
-        CommandOutcome.DUPLICATE if duplicate else CommandOutcome.ACCEPTED,
-        round_id=report.round_id,
-        reason=_DUPLICATE_REASON if duplicate else None,
-        now=now,
-    )
-    await uow.commit()
-    return report
+        return _Unread(COMMAND_REJECTED, refused)
+    return command
+
+
+def _command_key(command: Command) -> str:
+    return f"command:{command.message_id}"
+
+
+class _Batch:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        pending: PendingRows,
+        policy: Policy,
+        *,
+        officials: Officials | None,
+        deadline: dt.timedelta,
+        now: dt.datetime,
+        each: Callable[[Delivery], AbstractContextManager[object]],
+    ) -> None:
+        self.uow = uow
+        self.pending = pending
+        self.policy = policy
+        self.officials = officials
+        self.deadline = deadline
+        self.now = now
+        self.each = each
+
+    async def carry_out(
+        self, read: Sequence[tuple[bytes, Delivery, Command | _Unread]], *, savepoints: bool
+    ) -> list[CommandReport]:
+        """Without `savepoints` the commands' ids are claimed with the records, and a
+        rejected command's error propagates: the caller rolls the batch back."""
+        keys = {delivery.position: delivery.topic for _, delivery, _ in read}
+        if not savepoints:
+            keys |= {
+                _command_key(command): delivery.topic
+                for _, delivery, command in read
+                if not isinstance(command, _Unread)
+            }
+        claimed = await claim_all(self.uow, list(keys.items()), self.now)
+        reports = []
+        for raw, delivery, command in read:
+            with self.each(delivery):
+                fresh = delivery.position in claimed
+                if isinstance(command, _Unread):
+                    report = self._dead(raw, delivery, command.reason, command.detail, fresh)
+                elif savepoints:
+                    report = await self._carry_in_savepoint(raw, delivery, command, fresh)
+                elif _command_key(command) in claimed:
+                    claimed.discard(_command_key(command))  # a repeat in the batch: duplicate
+                    report = await self._carried_out(command, delivery)
+                else:
+                    report = await _duplicate(self.uow, command, delivery, self.now, fresh=fresh)
+            reports.append(report)
+        return reports
+
+    async def _carry_in_savepoint(
+        self, raw: bytes, delivery: Delivery, command: Command, fresh: bool
+    ) -> CommandReport:
+        """The command and its id's claim, undone alone if it is rejected. (A rollback clears
+        the unit of work's notes: the other commands' are put back. The rows it gathered for
+        the end of the batch are dropped.)"""
+        uow = self.uow
+        notes = list(uow.after_commit)
+        gathered = {model: len(rows) for model, rows in self.pending.rows.items()}
+        savepoint = await uow.session.begin_nested()
+        try:
+            if not await claim(uow, _command_key(command), delivery.topic, self.now):
+                await savepoint.commit()
+                return await _duplicate(uow, command, delivery, self.now, fresh=fresh)
+            report = await self._carried_out(command, delivery)
+            await savepoint.commit()
+        except (ServiceError, ValidationError) as exc:
+            # A command that cannot be carried out is kept, with why, for the operator.
+            await savepoint.rollback()
+            uow.after_commit[:] = notes
+            for model, rows in self.pending.rows.items():
+                del rows[gathered.get(model, 0) :]
+            return self._dead(raw, delivery, COMMAND_REJECTED, _detail(exc), fresh)
+        return report
+
+    async def _carried_out(self, command: Command, delivery: Delivery) -> CommandReport:
+        report = await _carry_out(
+            self.uow, command, self.policy, deadline=self.deadline, now=self.now
+        )
+        duplicate = report.outcome == "duplicate"
+        _reply(
+            self.uow,
+            delivery,
+            _ReplyTo(command.message_id, command.type, command.correlation_id),
+            CommandOutcome.DUPLICATE if duplicate else CommandOutcome.ACCEPTED,
+            round_id=report.round_id,
+            reason=_DUPLICATE_REASON if duplicate else None,
+            now=self.now,
+        )
+        return report
+
+    def _dead(
+        self, raw: bytes, delivery: Delivery, reason: str, detail: str, fresh: bool
+    ) -> CommandReport:
+        return _dead(self.uow, raw, delivery, reason, detail, self.now, self.officials, fresh=fresh)
 
 
 _DUPLICATE_REASON = "this command id was carried out before; nothing more was done"
@@ -195,11 +354,11 @@ def _reply(
 
 
 async def _duplicate(
-    uow: UnitOfWork, command: Command, delivery: Delivery, now: dt.datetime
+    uow: UnitOfWork, command: Command, delivery: Delivery, now: dt.datetime, *, fresh: bool
 ) -> CommandReport:
     """A command id carried out before, in a new record (the backend sent it again): answered
     as a duplicate. The same record delivered again was answered already: nothing."""
-    if not await claim(uow, delivery.position, delivery.topic, now):
+    if not fresh:
         return CommandReport("duplicate")
     round_id: str | None = None
     if isinstance(command, OpenRoundCommand):
@@ -217,7 +376,6 @@ async def _duplicate(
         reason=_DUPLICATE_REASON,
         now=now,
     )
-    await uow.commit()
     return CommandReport("duplicate", round_id)
 
 
@@ -299,7 +457,7 @@ def _detail(exc: ServiceError | ValidationError) -> str:
     return str(exc)[:500]
 
 
-async def _dead(
+def _dead(
     uow: UnitOfWork,
     raw: bytes,
     delivery: Delivery,
@@ -307,8 +465,10 @@ async def _dead(
     detail: str,
     now: dt.datetime,
     officials: Officials | None,
+    *,
+    fresh: bool,
 ) -> CommandReport:
-    if not await claim(uow, delivery.position, delivery.topic, now):
+    if not fresh:
         return CommandReport("duplicate")
     dead_letter(uow, delivery, raw, reason=reason, detail=detail, partner=None, now=now)
     # Bytes over a limit or not a JSON object are not looked into again for an id.
@@ -324,7 +484,6 @@ async def _dead(
             reason=_without_names(why, officials),
             now=now,
         )
-    await uow.commit()
     return CommandReport("dead_lettered", detail=detail)
 
 

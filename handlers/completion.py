@@ -10,7 +10,8 @@ import datetime as dt
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -38,6 +39,7 @@ __all__ = [
     "enqueue_result",
     "expire_overdue",
     "result_message_id",
+    "result_of",
 ]
 
 _OUTCOME = {
@@ -159,17 +161,34 @@ async def build_result(
             .order_by(QuestionRow.partner, QuestionRow.subject_ref, QuestionRow.key)
         )
     ).all()
-    answers = {
-        a.question_id: a
+    contents = {
+        a.question_id: a.content
         for a in await uow.session.scalars(
             select(AnswerRow).where(AnswerRow.round_id == round_row.id)
         )
     }
+    return result_of(
+        round_row, questions, contents, how, revision=revision, created_at=created_at, only=only
+    )
+
+
+def result_of(
+    round_row: RoundRow,
+    questions: Sequence[QuestionRow],
+    contents: Mapping[str, dict[str, Any]],
+    how: Completion,
+    *,
+    revision: int = 1,
+    created_at: dt.datetime | None = None,
+    only: Collection[tuple[str, str, str]] | None = None,
+) -> RoundResult:
+    """`build_result` from rows already loaded: the round's `questions` in result order
+    (partner, subject_ref, key) and the stored answers' `contents` by question id."""
     per_partner: dict[Partner, list[QuestionOutcome]] = defaultdict(list)
     for q in questions:
         if only is not None and (q.partner, q.key, q.subject_ref) not in only:
             continue
-        answer = answers.get(q.id)
+        answer = contents.get(q.id)
         per_partner[Partner(q.partner)].append(
             QuestionOutcome(
                 question_id=uuid.UUID(q.id) if q.issued_at else None,
@@ -177,9 +196,7 @@ async def build_result(
                 subject_ref=q.subject_ref,
                 shape=AnswerShape(q.shape),
                 status=_OUTCOME[QuestionStatus(q.status)],
-                answer=AnswerItem.model_validate_json(
-                    json.dumps({"question_id": q.id, **answer.content})
-                )
+                answer=AnswerItem.model_validate_json(json.dumps({"question_id": q.id, **answer}))
                 if answer
                 else None,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -10,9 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from handlers.db.tables import InboxRow
 from handlers.db.uow import UnitOfWork
 
-__all__ = ["claim"]
+__all__ = ["claim", "claim_all"]
 
 _INSERT: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_CHUNK = 2_000
 
 
 async def claim(uow: UnitOfWork, message_key: str, topic: str, now: dt.datetime) -> bool:
@@ -34,3 +36,38 @@ async def claim(uow: UnitOfWork, message_key: str, topic: str, now: dt.datetime)
         .on_conflict_do_nothing(index_elements=[InboxRow.message_key])
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def claim_all(
+    uow: UnitOfWork, messages: Sequence[tuple[str, str]], now: dt.datetime
+) -> set[str]:
+    """`claim` for a batch of (message_key, topic) in one statement: the keys claimed now.
+
+    `INSERT ... ON CONFLICT DO NOTHING RETURNING message_key`: a key already in the inbox is
+    not returned. A key repeated within `messages` is inserted once (with its first topic);
+    the caller takes its first occurrence as the claim and the others as duplicates.
+    """
+    first: dict[str, str] = {}
+    for message_key, topic in messages:
+        first.setdefault(message_key, topic)
+    if not first:
+        return set()
+    dialect = uow.session.get_bind().dialect.name
+    try:
+        insert = _INSERT[dialect]
+    except KeyError:
+        raise RuntimeError(f"the inbox supports PostgreSQL and SQLite, not {dialect}") from None
+    table = InboxRow.__table__
+    rows = [{"message_key": k, "topic": t, "processed_at": now} for k, t in first.items()]
+    claimed: set[str] = set()
+    # One statement for any batch the service takes; chunks keep a huge one under the
+    # databases' limits on bound parameters.
+    for start in range(0, len(rows), _CHUNK):
+        result = await uow.session.execute(
+            insert(table)
+            .values(rows[start : start + _CHUNK])
+            .on_conflict_do_nothing(index_elements=[table.c.message_key])
+            .returning(table.c.message_key)
+        )
+        claimed.update(result.scalars())
+    return claimed

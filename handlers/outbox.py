@@ -6,6 +6,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.messages import utc_now
+from handlers.db.pending import add_row
 from handlers.db.tables import OutboxRow
 from handlers.db.uow import OUTBOX_WRITTEN
 from handlers.tracing import current_trace_headers
@@ -42,15 +43,18 @@ def enqueue_raw(
     headers: dict[str, str],
 ) -> None:
     session.info[OUTBOX_WRITTEN] = True
-    session.add(
-        OutboxRow(
-            message_id=message_id,
-            topic=topic,
-            key=key,
-            payload=payload,
+    # An ORM row, or plain values when a batch gathers its rows (`handlers.db.pending`).
+    add_row(
+        session,
+        OutboxRow,
+        {
+            "message_id": message_id,
+            "topic": topic,
+            "key": key,
+            "payload": payload,
             # The trace of the transaction that decided it (`traceparent`), kept with the row:
             # the relay publishes the message in that trace, after a restart too.
-            headers={**current_trace_headers(), **headers},
-            created_at=utc_now(),
-        )
+            "headers": {**current_trace_headers(), **headers},
+            "created_at": utc_now(),
+        },
     )

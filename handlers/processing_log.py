@@ -7,6 +7,7 @@ import re
 from sqlalchemy import or_, select
 
 from contracts.messages import utc_now
+from handlers.db.pending import add_row
 from handlers.db.tables import ProcessingLogRow
 from handlers.db.uow import UnitOfWork
 from handlers.tracing import current_trace_id
@@ -34,17 +35,19 @@ def log_processing(
     partner: str | None = None,
 ) -> None:
     """`partner`: the partner the data went to or came from, when it crossed to a partner."""
-    uow.session.add(
-        ProcessingLogRow(
-            at=utc_now(),
-            actor=actor,
-            action=action,
-            case_id=case_id,
-            round_id=round_id,
-            partner=partner,
-            purpose=purpose,
-            trace_id=current_trace_id(),
-        )
+    add_row(
+        uow.session,
+        ProcessingLogRow,
+        {
+            "at": utc_now(),
+            "actor": actor,
+            "action": action,
+            "case_id": case_id,
+            "round_id": round_id,
+            "partner": partner,
+            "purpose": purpose,
+            "trace_id": current_trace_id(),
+        },
     )
 
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
 from contracts.enums import Colour, Criterion, Partner, SubjectRole, Track
 from contracts.policy import AskedQuestion, Policy
@@ -55,12 +55,19 @@ async def open_round(
 
     Returns (round id, created). Caller commits.
     """
+    # One statement for both: the round this command opened before, and an open round of
+    # the case (refused below, once the case's own checks passed).
+    wanted: ColumnElement[bool] = (RoundRow.case_id == request.case_id) & (
+        RoundRow.state == RoundState.OPEN
+    )
     if request.command_id is not None:
-        existing = await uow.session.scalar(
-            select(RoundRow.id).where(RoundRow.command_id == request.command_id)
-        )
-        if existing is not None:
-            return existing, False
+        wanted = or_(RoundRow.command_id == request.command_id, wanted)
+    found = (
+        await uow.session.execute(select(RoundRow.id, RoundRow.command_id).where(wanted))
+    ).all()
+    for existing in found:
+        if request.command_id is not None and existing.command_id == request.command_id:
+            return existing.id, False
     case = await get_case(uow, request.case_id)
     if case.informed_on is None:
         raise NotInformed(
@@ -74,11 +81,7 @@ async def open_round(
     # The youth may have outgrown the track since registration: then no more rounds.
     check_age(case.geboortedatum, Track(case.track), now.date(), policy)
     colour = _round_colour(policy, case, request.colour)
-    already_open = await uow.session.scalar(
-        select(RoundRow.id)
-        .where(RoundRow.case_id == case.id)
-        .where(RoundRow.state == RoundState.OPEN)
-    )
+    already_open = next((row.id for row in found), None)
     if already_open is not None:
         raise RoundAlreadyOpen(
             f"case {case.id} already has an open round ({already_open}); wait for its result "
@@ -101,8 +104,7 @@ async def open_round(
     uow.session.add(round_row)
     await uow.session.flush()  # the round first: its questions refer to it
     questions = list(_questions(policy, case, round_id, colour))
-    uow.session.add_all(questions)
-    await uow.session.flush()  # the unique command id and question keys are checked here
+    # Issued before they are inserted: each question is written once, with its question set.
     issue_question_sets(
         uow,
         round_row,
@@ -120,6 +122,8 @@ async def open_round(
         case_id=case.id,
         round_id=round_id,
     )
+    uow.session.add_all(questions)
+    await uow.session.flush()  # the question keys are checked here
     asked = sorted({q.partner for q in questions if q.status == QuestionStatus.OPEN})
     fields = {
         "event": "round_opened",

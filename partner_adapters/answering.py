@@ -11,10 +11,17 @@ What happens to one question set, in this order:
    rest; every answer it returns goes through `contracts.check_answer`. Permitted answers form
    one PartnerAnswer; refused ones are recorded (reason and field, no content) and their
    questions stay open.
-2. Record, in one transaction: the question set (its message id is UNIQUE), which questions
-   were answered, the refusals, a lookup failure if any, and the PartnerAnswer in the outbox.
-3. Deliver (`partner_adapters.delivery`): publish the outbox, then mark each entry sent.
-4. The Kafka runtime acknowledges the question set.
+2. Record, in one transaction: the question set (its message id is the primary key: a known
+   one is a duplicate, and nothing of it is written), which questions were answered, the
+   refusals, a lookup failure if any, and the PartnerAnswer in the outbox.
+3. Deliver (`partner_adapters.delivery`): publish the outbox, await the broker's acks, then
+   mark the entries sent.
+4. The Kafka runtime acknowledges the question set (commits its offset).
+
+The running adapter does this per batch of consumed records (`receive_batch`): it decides each
+question set in turn, records the whole batch in one transaction, delivers, and commits the
+batch's offsets once. A withdrawal or correction in the batch first records what came before
+it, so it sees those question sets, as it would one by one.
 
 Why record before publishing (an outbox) rather than publish and then record: delivery is at
 least once either way, but this way every repeat carries the *same* answer. A crash before 2
@@ -23,9 +30,9 @@ leaves nothing behind: Kafka redelivers and the set is answered afresh. A crash 
 marking it sent publishes it again with the same message id, which is derived from the set's
 message id, the partner and the questions answered (`partner_adapters.identity`), so the
 municipality de-duplicates it. A crash after 3 makes Kafka redeliver the set, which is then
-recognised by its message id and skipped. Publishing first instead would, on redelivery, run
-the lookup again, and a partner system that changed meanwhile could send a different answer
-under the same message id.
+recognised by its message id (the insert does nothing) and its new decision dropped.
+Publishing first instead would, on redelivery, run the lookup again, and a partner system
+that changed meanwhile could send a different answer under the same message id.
 
 A set re-published with the same message id is never answered twice; an explicit re-ask (a new
 message id, even for the same questions) is answered again.
@@ -35,6 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
@@ -58,8 +66,11 @@ from partner_adapters.state import (
     AdapterStore,
     AnsweredBy,
     Answering,
+    BatchWrite,
     KafkaPosition,
+    LateQuestionSet,
     LookupFailure,
+    NewQuestionSet,
     Refusal,
     RefusalSource,
     Rejection,
@@ -71,6 +82,7 @@ __all__ = [
     "RejectionReason",
     "answer_question_set",
     "receive",
+    "receive_batch",
     "retry_pending",
 ]
 
@@ -121,23 +133,29 @@ async def receive(
 ) -> AnsweringOutcome:
     """Handle the bytes of one record from the question topic. Never raises for bad input:
     an unreadable or misplaced message is recorded as rejected, so it cannot stall the adapter."""
-    at = now or utc_now()
-    try:
-        message = decode(raw)
-    except MalformedMessage as exc:
-        rejection = Rejection(exc.reason, exc.detail, _peek_message_id(raw), position)
-        return await _reject(store, rejection, at)
-    if isinstance(message, Withdrawal | SubjectCorrection):
-        return await _notice(message, store, position, at)
-    if not isinstance(message, QuestionSet):
-        detail = f"a {message.type!r} message on a question topic"
-        rejection = Rejection(
-            RejectionReason.UNEXPECTED_TYPE.value, detail, message.message_id, position
-        )
-        return await _reject(store, rejection, at)
-    return await answer_question_set(
-        message, lookup, store, policy=policy, retry=retry, now=at, position=position
+    [outcome] = await receive_batch(
+        [(raw, position)], lookup, store, policy=policy, retry=retry, now=now
     )
+    return outcome
+
+
+async def receive_batch(
+    records: Iterable[tuple[bytes, KafkaPosition | None]],
+    lookup: Lookup,
+    store: AdapterStore,
+    *,
+    policy: Policy | None = None,
+    retry: LookupRetry | None = None,
+    now: dt.datetime | None = None,
+) -> list[AnsweringOutcome]:
+    """Handle a batch of records from the question topic, in order: one outcome per record,
+    and one transaction for the batch (more only around a withdrawal or a correction). Never
+    raises for bad input; a failure of the state file records nothing of the batch after the
+    last notice in it, and raises."""
+    batch = _Batch(store, now or utc_now(), lookup, policy or shipped_policy(), retry)
+    for raw, position in records:
+        await batch.receive(raw, position)
+    return await batch.finish()
 
 
 async def answer_question_set(
@@ -151,24 +169,98 @@ async def answer_question_set(
     position: KafkaPosition | None = None,
 ) -> AnsweringOutcome:
     """Answer a question set once, recording everything; see the module docs for the order."""
-    at = now or utc_now()
-    qs = question_set
-    if qs.partner is not store.partner:
-        detail = f"addressed to {qs.partner.value}; this adapter answers for {store.partner.value}"
-        rejection = Rejection(RejectionReason.WRONG_PARTNER.value, detail, qs.message_id, position)
-        return await _reject(store, rejection, at)
-    if await store.knows_question_set(qs.message_id):  # saves a lookup; the constraint decides
-        return AnsweringOutcome(AnsweringStatus.DUPLICATE, qs.message_id)
-    if qs.deadline <= at:
-        detail = f"deadline {qs.deadline.isoformat()} passed before it was read"
-        rejection = Rejection(
-            RejectionReason.DEADLINE_PASSED.value, detail, qs.message_id, position
+    batch = _Batch(store, now or utc_now(), lookup, policy or shipped_policy(), retry)
+    await batch.question_set(question_set, position)
+    [outcome] = await batch.finish()
+    return outcome
+
+
+class _Batch:
+    """The records of one batch: decided in order, their writes recorded together."""
+
+    def __init__(
+        self,
+        store: AdapterStore,
+        at: dt.datetime,
+        lookup: Lookup,
+        policy: Policy,
+        retry: LookupRetry | None,
+    ) -> None:
+        self.store, self.at, self.lookup, self.policy = store, at, lookup, policy
+        self.retry = retry or LookupRetry()
+        self.outcomes: list[AnsweringOutcome | None] = []
+        self.pending: list[tuple[int, BatchWrite, Callable[[bool], AnsweringOutcome]]] = []
+
+    async def receive(self, raw: bytes, position: KafkaPosition | None) -> None:
+        try:
+            message = decode(raw)
+        except MalformedMessage as exc:
+            rejection = Rejection(exc.reason, exc.detail, _peek_message_id(raw), position)
+            self._reject(rejection)
+            return
+        if isinstance(message, Withdrawal | SubjectCorrection):
+            await self.flush()  # the notice sees every question set read before it
+            self.outcomes.append(await _notice(message, self.store, position, self.at))
+            return
+        if not isinstance(message, QuestionSet):
+            detail = f"a {message.type!r} message on a question topic"
+            reason = RejectionReason.UNEXPECTED_TYPE.value
+            self._reject(Rejection(reason, detail, message.message_id, position))
+            return
+        await self.question_set(message, position)
+
+    async def question_set(self, qs: QuestionSet, position: KafkaPosition | None) -> None:
+        store, at = self.store, self.at
+        if qs.partner is not store.partner:
+            detail = (
+                f"addressed to {qs.partner.value}; this adapter answers for {store.partner.value}"
+            )
+            reason = RejectionReason.WRONG_PARTNER.value
+            self._reject(Rejection(reason, detail, qs.message_id, position))
+            return
+        if qs.deadline <= at:  # rejected, unless it was answered in time (a duplicate)
+            detail = f"deadline {qs.deadline.isoformat()} passed before it was read"
+            rejection = Rejection(
+                RejectionReason.DEADLINE_PASSED.value, detail, qs.message_id, position
+            )
+            self._write(
+                LateQuestionSet(rejection),
+                lambda recorded: _rejected(rejection) if recorded else _duplicate(qs),
+            )
+            return
+        # No read first: the primary key decides, when the batch is recorded.
+        answering = await _decide(qs, self.lookup, self.policy, self.retry, at)
+        self._write(
+            NewQuestionSet(qs, answering),
+            lambda recorded: _outcome(qs, answering) if recorded else _duplicate(qs),
         )
-        return await _reject(store, rejection, at)
-    answering = await _decide(qs, lookup, policy or shipped_policy(), retry or LookupRetry(), at)
-    if not await store.record_question_set(qs, answering, at):
-        return AnsweringOutcome(AnsweringStatus.DUPLICATE, qs.message_id)
-    return _outcome(qs, answering)
+
+    def _reject(self, rejection: Rejection) -> None:
+        self._write(rejection, lambda _: _rejected(rejection))
+
+    def _write(self, item: BatchWrite, outcome: Callable[[bool], AnsweringOutcome]) -> None:
+        self.pending.append((len(self.outcomes), item, outcome))
+        self.outcomes.append(None)
+
+    async def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        recorded = await self.store.record_batch([item for _, item, _ in pending], self.at)
+        for (index, _, outcome), done in zip(pending, recorded, strict=True):
+            self.outcomes[index] = outcome(done)
+
+    async def finish(self) -> list[AnsweringOutcome]:
+        await self.flush()
+        outcomes = [o for o in self.outcomes if o is not None]
+        assert len(outcomes) == len(self.outcomes)
+        return outcomes
+
+
+def _rejected(rejection: Rejection) -> AnsweringOutcome:
+    return AnsweringOutcome(AnsweringStatus.REJECTED, rejection.message_id, rejection=rejection)
+
+
+def _duplicate(qs: QuestionSet) -> AnsweringOutcome:
+    return AnsweringOutcome(AnsweringStatus.DUPLICATE, qs.message_id)
 
 
 async def retry_pending(

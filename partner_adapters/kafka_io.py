@@ -7,7 +7,9 @@ the municipality owns them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 
 from faststream.kafka import KafkaBroker
 
@@ -49,11 +51,12 @@ def make_kafka_broker(settings: AdapterSettings) -> KafkaBroker:
 
 
 def sender(broker: KafkaBroker, settings: AdapterSettings) -> Send:
-    """A Send that publishes an outbox entry and returns once the broker confirmed it."""
+    """A Send that hands an outbox entry to the producer and returns the broker's
+    confirmation to await (several answers are in flight at once)."""
     topic = answer_topic(settings.require_partner())
     signers: list[Signer] = []  # loaded at the first send: `iaj-adapter run` checks it first
 
-    async def send(entry: OutboxEntry) -> None:
+    async def send(entry: OutboxEntry) -> Awaitable[object] | None:
         if not signers:
             signers.append(load_signer(settings.signing_key))
         key = message_key(entry.round_id)  # every message of a round in one partition, in order
@@ -63,7 +66,7 @@ def sender(broker: KafkaBroker, settings: AdapterSettings) -> Send:
         # Readers decode them with `contracts.wire.decode` (a FastStream reader: from the raw
         # message, since FastStream json-parses a body it can, whatever its annotation).
         payload = sign_answer(signers[0], entry.payload)
-        await broker.publish(
+        ack: object = await broker.publish(
             payload,
             topic,
             key=key,
@@ -71,7 +74,20 @@ def sender(broker: KafkaBroker, settings: AdapterSettings) -> Send:
             # The question set's trace (when sent while handling it): the middleware replaces
             # it with its own span's when tracing is on, else it is passed on as it came.
             headers=current_trace_headers(),
+            no_confirm=True,  # the caller awaits the acks of a whole batch together
         )
+        if not isinstance(ack, asyncio.Future):  # FastStream's in-memory test broker
+            _log_sent(entry)
+            return None
+
+        def confirmed(done: asyncio.Future[object]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                _log_sent(entry)
+
+        ack.add_done_callback(confirmed)
+        return ack
+
+    def _log_sent(entry: OutboxEntry) -> None:
         _log.info(
             "answer %s to question set %s sent",
             entry.message_id,
@@ -80,7 +96,7 @@ def sender(broker: KafkaBroker, settings: AdapterSettings) -> Send:
                 "event": "answer_sent",
                 "partner": settings.require_partner().value,
                 "round_id": str(entry.round_id),
-                "correlation_id": correlation_id,
+                "correlation_id": str(entry.correlation_id),
                 "message_id": str(entry.message_id),
                 "question_set_id": str(entry.question_set_id),
             },

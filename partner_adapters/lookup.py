@@ -43,6 +43,7 @@ __all__ = [
     "LookupRequest",
     "LookupSubject",
     "LookupUnavailable",
+    "is_in_process",
 ]
 
 LookupAnswer: TypeAlias = AnswerItem | Mapping[str, Any]
@@ -86,8 +87,18 @@ class Lookup(Protocol):
     `lookup` may be called concurrently only if you run several adapters; within one adapter
     calls are sequential. It must not block the event loop: use an async client, or
     `asyncio.to_thread` around a blocking one.
+
+    Optional: a class attribute `in_process = True` says the lookup answers from memory, with
+    no network or other system to wait for (the reference lookups do). The adapter then calls
+    it directly, without retries or a time limit. Leave it out for a lookup that calls your
+    system: that one is retried with backoff while it raises `LookupUnavailable`.
     """
 
     async def lookup(self, request: LookupRequest) -> Sequence[LookupAnswer]:
         """Return the answers you can give, at most one per question. See the module docs."""
         ...
+
+
+def is_in_process(lookup: Lookup) -> bool:
+    """Whether `lookup` declares `in_process = True` (see `Lookup`): no retries needed."""
+    return getattr(lookup, "in_process", False) is True

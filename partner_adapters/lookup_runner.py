@@ -1,4 +1,8 @@
-"""Call the partner's lookup: retry while its system is unavailable, then give up cleanly."""
+"""Call the partner's lookup: retry while its system is unavailable, then give up cleanly.
+
+A lookup that declares itself in-process (`in_process = True`: it answers from memory, as the
+reference lookups do) is called directly: no retries, no time limit, nothing to wait for.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from dataclasses import dataclass
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from partner_adapters.errors import LookupUnavailable
-from partner_adapters.lookup import Lookup, LookupAnswer, LookupRequest
+from partner_adapters.lookup import Lookup, LookupAnswer, LookupRequest, is_in_process
 from partner_adapters.screening import as_items
 from partner_adapters.state import LookupFailure
 
@@ -39,6 +43,11 @@ async def run_lookup(
     once. Either way nothing is answered, and the error message is not kept (it may name the
     person looked up), only the error's class name.
     """
+    if is_in_process(lookup):
+        try:
+            return as_items(await lookup.lookup(request))
+        except Exception as exc:  # a bug in the lookup (or its own "unavailable"): no retry
+            return _failure(request, exc, 1)
     attempts = 0
 
     async def attempt() -> Sequence[LookupAnswer]:

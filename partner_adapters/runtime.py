@@ -1,10 +1,12 @@
 """`iaj-adapter run`: the FastStream application that answers question sets as they arrive.
 
-Thin on purpose: it hands the raw bytes of each record to `answering.receive`, sends what was
-recorded, and only then acknowledges. A bad message is recorded and acknowledged like any
-other (it never stalls the adapter). A failure of the adapter's own machinery (its state file,
-publishing) is not skipped: the record is read again after a pause, and what was already
-recorded is recognised by its message id.
+Thin on purpose: it consumes in batches, hands the raw bytes of a batch's records to
+`answering.receive_batch` (one state transaction), sends what was recorded (every answer
+handed to the producer, then the acks awaited together, then one statement marks them sent),
+and only then commits the batch's offsets, once. A bad message is recorded and acknowledged
+like any other (it never stalls the adapter). A failure of the adapter's own machinery (its
+state file, publishing) is not skipped: the batch is read again after a pause, and what was
+already recorded is recognised by its message id.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
 
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy, FastStream
@@ -21,14 +26,17 @@ from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind
 from prometheus_client import REGISTRY
 
 from contracts import Policy
 from contracts.messages import utc_now
 from contracts.topics import question_topic, refusal_topic
 from kafka_access.ops import OK, Readiness, consumer_lag, kafka_check, ops_routes, ops_server
-from kafka_access.tracing import continued_trace
-from partner_adapters.answering import AnsweringOutcome, AnsweringStatus, receive
+from partner_adapters.answering import AnsweringOutcome, AnsweringStatus, receive_batch
 from partner_adapters.delivery import Send, deliver_outbox
 from partner_adapters.kafka_io import consumer_group, make_kafka_broker, sender
 from partner_adapters.loading import load_lookup
@@ -38,7 +46,7 @@ from partner_adapters.metrics import ANSWERS_SENT, REFUSAL_NOTICES, STATE, count
 from partner_adapters.policy_guard import local_policy
 from partner_adapters.refusal_notices import receive_refusal_notice
 from partner_adapters.settings import AdapterSettings
-from partner_adapters.state import AdapterStore, KafkaPosition
+from partner_adapters.state import AdapterStore, KafkaPosition, OutboxEntry
 
 __all__ = ["AdapterRuntime", "adapter_readiness", "build_adapter", "lookup_retry", "run_adapter"]
 
@@ -88,10 +96,11 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
     send_one: Send = sender(broker, settings)
     retry = lookup_retry(settings)
 
-    async def send_recorded() -> int:
+    async def send_recorded(traces: Mapping[UUID, Context] | None = None) -> int:
         store, _, _ = runtime.require()
+        send = send_one if not traces else _traced(send_one, traces)
         async with runtime.delivering:  # the handler and the periodic flush take turns
-            sent = await deliver_outbox(store, send_one)
+            sent = await deliver_outbox(store, send)
         ANSWERS_SENT.labels(partner.value).inc(sent)
         return sent
 
@@ -146,42 +155,73 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
     # rebalances, and a refusal notice is rare.
     # declare=False: the municipality owns the topics; a partner may not create any (the ACLs
     # refuse it, and FastStream would otherwise try on every start).
+    # batch=True: what one fetch returned is handled together (one state transaction, one
+    # offset commit); aiokafka returns a fetch as soon as it has records.
     @broker.subscriber(
         Topic(question_topic(partner), declare=False),
         Topic(refusal_topic(partner), declare=False),
         group_id=consumer_group(settings),
         auto_offset_reset="earliest",  # a new adapter answers what was asked before it started
         ack_policy=AckPolicy.MANUAL,
+        batch=True,
+        max_records=settings.consumer_batch_max_records,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         title=f"questions and refusal notices for {partner.value}",
     )
-    async def on_message(message: KafkaMessage) -> None:
+    async def on_batch(message: KafkaMessage) -> None:
         store, lookup, policy = runtime.require()
-        position = _position(message.raw_message)
-        ids = _ids(message, partner.value)
+        records = _records(message.raw_message)
+        notices = [r for r in records if r.topic == refusal_topic(partner)]
+        questions = [r for r in records if r.topic != refusal_topic(partner)]
+        headers = [_headers(r) for r in questions]
+        ids = [_ids(r, h, partner.value) for r, h in zip(questions, headers, strict=True)]
+        # A span per question set, in its round's trace (FastStream's span of a batch only
+        # links to the records'); its answer is published in it.
+        consumed = [_consume_span(r, h) for r, h in zip(questions, headers, strict=True)]
         try:
-            if position is not None and position.topic == refusal_topic(partner):
-                await receive_refusal_notice(message.body, store, partner, position=position)
-                await message.ack()
-                REFUSAL_NOTICES.labels(partner.value).inc()
-                return
-            # A question set (or a withdrawal, a correction): ids only, before the lookup.
-            _log.info("message %s received", ids["message_id"], extra={"event": "received", **ids})
-            with continued_trace(message.headers):
-                outcome = await receive(
-                    message.body, lookup, store, position=position, policy=policy, retry=retry
+            for record in notices:
+                await receive_refusal_notice(
+                    record.value or b"", store, partner, position=_position(record)
                 )
-                await send_recorded()
+            # Question sets (withdrawals, corrections): ids only, before the lookup.
+            for record_ids in ids:
+                _log.info(
+                    "message %s received",
+                    record_ids["message_id"],
+                    extra={"event": "received", **record_ids},
+                )
+            outcomes: list[AnsweringOutcome] = []
+            if questions:
+                outcomes = await receive_batch(
+                    [(r.value or b"", _position(r)) for r in questions],
+                    lookup,
+                    store,
+                    policy=policy,
+                    retry=retry,
+                )
+                # Each answer passes on the trace of the question set it answers.
+                traces = {
+                    o.question_set_id: trace_context
+                    for o, (_, trace_context) in zip(outcomes, consumed, strict=True)
+                    if o.question_set_id is not None
+                }
+                await send_recorded(traces)
         except Exception:
-            # Our own state file or Kafka failed: do not skip the record; read it again.
+            # Our own state file or Kafka failed: do not skip the batch; read it again.
+            _end(consumed)
             await asyncio.sleep(settings.redelivery_delay_seconds)
             await message.nack()
             raise
-        await message.ack()
-        runtime.outcomes.append(outcome)
-        count_outcome(partner.value, outcome)
-        _log_outcome(outcome, ids)
+        await message.ack()  # one offset commit for the batch
+        _end(consumed)
+        if notices:
+            REFUSAL_NOTICES.labels(partner.value).inc(len(notices))
+        for outcome, record_ids in zip(outcomes, ids, strict=True):
+            runtime.outcomes.append(outcome)
+            count_outcome(partner.value, outcome)
+            _log_outcome(outcome, record_ids)
 
     return runtime
 
@@ -215,22 +255,81 @@ async def run_adapter(runtime: AdapterRuntime) -> bool:
     return server.started
 
 
+def _records(raw: object) -> Sequence[ConsumerRecord[Any, Any]]:
+    """The records of a batch (FastStream's in-memory test broker gives a list)."""
+    if isinstance(raw, tuple | list):
+        return [r for r in raw if isinstance(r, ConsumerRecord)]
+    return [raw] if isinstance(raw, ConsumerRecord) else []
+
+
 def _position(raw: object) -> KafkaPosition | None:
     if isinstance(raw, ConsumerRecord):
         return KafkaPosition(raw.topic, raw.partition, raw.offset)
     return None
 
 
-def _ids(message: KafkaMessage, partner: str) -> dict[str, str | None]:
+def _headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
+    return {
+        k: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+        for k, v in (record.headers or ())
+    }
+
+
+_Consumed = tuple[Span, Context]
+
+
+def _consume_span(record: ConsumerRecord[Any, Any], headers: Mapping[str, str]) -> _Consumed:
+    """A consumer span for one record, in the trace its `traceparent` carries, and the context
+    to publish its answer in. Untraced, the context is the record's own: the answer passes its
+    `traceparent` on unchanged."""
+    parent = propagate.extract(dict(headers)) if "traceparent" in headers else None
+    span = trace.get_tracer("iaj.adapter").start_span(
+        f"{record.topic} process",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": record.topic,
+            "messaging.message.id": headers.get("message_id", ""),
+        },
+    )
+    if span.get_span_context().is_valid:
+        return span, trace.set_span_in_context(span, parent)
+    return span, parent if parent is not None else Context()
+
+
+def _end(consumed: Sequence[_Consumed]) -> None:
+    for span, _ in consumed:
+        span.end()
+
+
+def _traced(send: Send, traces: Mapping[UUID, Context]) -> Send:
+    """`send`, in the trace of the question set an answer replies to."""
+
+    async def send_traced(entry: OutboxEntry) -> Any:
+        trace_context = traces.get(entry.question_set_id)
+        if trace_context is None:
+            return await send(entry)
+        token = otel_context.attach(trace_context)
+        try:
+            return await send(entry)
+        finally:
+            otel_context.detach(token)
+
+    return send_traced
+
+
+def _ids(
+    record: ConsumerRecord[Any, Any], headers: Mapping[str, str], partner: str
+) -> dict[str, str | None]:
     """The ids of a consumed record for log lines: from its key and headers, never its body.
     Every message of a round is keyed by the round's id (contracts.topics.message_key)."""
-    raw = message.raw_message
-    key = raw.key if isinstance(raw, ConsumerRecord) else None
+    key = record.key
     return {
         "partner": partner,
         "round_id": key.decode("utf-8", "replace")[:64] if isinstance(key, bytes) else None,
-        "correlation_id": (message.correlation_id or None),
-        "message_id": (message.message_id or None),
+        "correlation_id": headers.get("correlation_id") or None,
+        "message_id": headers.get("message_id") or None,
     }
 
 

@@ -74,6 +74,18 @@ class AdapterSettings(BaseSettings):
         default=10_000, ge=1, description="Kafka group session timeout of the question consumer"
     )
     consumer_heartbeat_interval_ms: int = Field(default=3_000, ge=1)
+    # Kafka's default: a real broker answers a waiting fetch as soon as data arrives. The
+    # embedded broker (Tansu) does not, so the demo and the benchmark set 10 ms there.
+    consumer_fetch_max_wait_ms: int = Field(
+        default=500,
+        ge=0,
+        description="Longest the broker may hold a fetch of questions that has no data yet",
+    )
+    consumer_batch_max_records: int = Field(
+        default=100,
+        ge=1,
+        description="Most question-topic records handled, recorded and committed as one batch",
+    )
     outbox_interval_seconds: float = Field(
         default=2.0, gt=0, description="How often recorded, unsent answers are sent"
     )

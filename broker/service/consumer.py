@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage, Topic
@@ -24,7 +25,7 @@ from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery, dead_letter_failure
 from handlers.tracing import consumed
 
-__all__ = ["ConsumingService"]
+__all__ = ["ConsumingService", "command_trace"]
 
 # The service logs under one name, as it did when it was one module: filters and alerts on it
 # keep matching.
@@ -54,6 +55,11 @@ class ConsumingService(TransactingService, ABC):
     @abstractmethod
     async def _on_command(self, uow: UnitOfWork, body: bytes, delivery: Delivery) -> None: ...
 
+    @abstractmethod
+    async def _on_commands(
+        self, uow: UnitOfWork, messages: list[tuple[bytes, Delivery]]
+    ) -> None: ...
+
     def _subscribe(self) -> None:
         # declare=False: topics are created by `create_topics` with the configured partitions
         # and replication, never by FastStream's defaults (one partition, one replica).
@@ -62,7 +68,7 @@ class ConsumingService(TransactingService, ABC):
         # One consumer for answers and commands: a single group member per instance, so a
         # restart or a new instance costs one rebalance, not two. Messages come in batches:
         # one transaction (one commit) per batch of answers is what lets the service keep up
-        # with 14 partners at once; commands, rare, are handled one by one.
+        # with 14 partners at once; so is one per batch of commands.
         @self.broker.subscriber(
             *topics,
             group_id=self.settings.consumer_group,
@@ -70,6 +76,7 @@ class ConsumingService(TransactingService, ABC):
             auto_offset_reset="earliest",
             decoder=_raw_bodies,
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
             batch=True,
             max_records=self.settings.answer_batch_size,
@@ -93,10 +100,26 @@ class ConsumingService(TransactingService, ABC):
         answers = [m for m in messages if m[1].topic != COMMANDS_TOPIC]
         if answers:
             await self._consume_answers(answers)
-        for body, delivery in messages:
-            if delivery.topic == COMMANDS_TOPIC:
-                # In the trace the command came with: the round it opens carries it on.
-                with consumed(delivery.topic, delivery.headers, delivery.headers.get("message_id")):
+        commands = [m for m in messages if m[1].topic == COMMANDS_TOPIC]
+        if commands:
+            await self._consume_commands(commands)
+
+    async def _consume_commands(self, messages: list[tuple[bytes, Delivery]]) -> None:
+        """Carry out a batch of commands in one transaction (a rejected one is undone alone
+        and dead-lettered). If the batch fails for a reason that is not the database's,
+        nothing of it was kept: its commands are processed again one by one."""
+        try:
+            await self._transact(lambda uow: self._on_commands(uow, messages))
+        except ServiceHalted:
+            raise  # not acknowledged: delivered again after restart
+        except Exception:
+            log.warning(
+                "a batch of %d command(s) failed; processing them one by one",
+                len(messages),
+                exc_info=True,
+            )
+            for body, delivery in messages:
+                with command_trace(delivery):
                     await self._consume_one(body, delivery, self._on_command)
 
     async def _consume_answers(self, messages: list[tuple[bytes, Delivery]]) -> None:
@@ -137,6 +160,11 @@ class ConsumingService(TransactingService, ABC):
 
     async def _dead_letter_failure(self, body: bytes, delivery: Delivery, exc: Exception) -> None:
         await self._transact(lambda uow: dead_letter_failure(uow, body, delivery, exc, utc_now()))
+
+
+def command_trace(delivery: Delivery) -> AbstractContextManager[object]:
+    """In the trace the command came with: the round it opens carries it on."""
+    return consumed(delivery.topic, delivery.headers, delivery.headers.get("message_id"))
 
 
 def _deliveries(msg: KafkaMessage) -> list[Delivery]:

@@ -27,7 +27,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from broker.service.consumer import ConsumingService
+from broker.service.consumer import ConsumingService, command_trace
 from broker.service.kafka_admin import create_topics
 from broker.service.metrics import (
     ANSWER_BATCH_SECONDS,
@@ -51,7 +51,7 @@ from contracts.topics import all_topics
 # handle_answers and expire_overdue are looked up in this module's globals when called (tests
 # replace them here), so the methods that call them stay in this module.
 from handlers.answers import handle_answers
-from handlers.commands import handle_command
+from handlers.commands import handle_command, handle_commands
 from handlers.completion import expire_overdue
 from handlers.db.engine import make_engine, make_session_factory
 from handlers.db.faults import is_transient, log_retry
@@ -154,6 +154,20 @@ class MunicipalService(ConsumingService):
         )
         COMMANDS.labels(report.outcome).inc()
         log_command(report, delivery)
+
+    async def _on_commands(self, uow: UnitOfWork, messages: list[tuple[bytes, Delivery]]) -> None:
+        reports = await handle_commands(
+            uow,
+            messages,
+            self.policy,
+            officials=self.officials,
+            deadline=self.settings.round_deadline,
+            now=utc_now(),
+            each=command_trace,
+        )
+        for report, (_, delivery) in zip(reports, messages, strict=True):
+            COMMANDS.labels(report.outcome).inc()
+            log_command(report, delivery)
 
     async def start(self) -> None:
         """Migrate, create topics, start the relay, the deadline watch and the consumers."""

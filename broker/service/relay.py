@@ -82,32 +82,59 @@ class OutboxRelay:
             # Each in the trace its row was written in (its stored `traceparent`).
             spans = [producer_span(row.topic, row.headers) for row in rows]
             try:
-                pending = [
-                    await self._producer.send(
-                        row.topic,
-                        value=row.payload,
-                        key=row.key or None,
-                        headers=[(k, v.encode()) for k, v in headers.items()],
-                    )
-                    for row, (_, headers) in zip(rows, spans, strict=True)
-                ]
-                await asyncio.gather(*pending)  # every record acknowledged by the broker
+                acked, failure = await self._send_all(rows, [h for _, h in spans])
             finally:
                 for span, _ in spans:
                     span.end()
             RELAY_PUBLISH_SECONDS.observe(time.perf_counter() - started)
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id.in_([row.id for row in rows]))
-                # Kafka holds the message now; question sets carry names, so we keep no copy.
-                .values(sent_at=utc_now(), payload=b"")
-            )
-            await session.commit()
-        _log_published(rows)
-        self.last_success = time.monotonic()
-        for row in rows:
+            if acked:
+                # One statement for the batch, and only for what the broker acknowledged: a
+                # row whose send failed stays unsent and is published again by the next pass.
+                await session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_([row.id for row in acked]))
+                    # Kafka holds the message now; question sets carry names, so we keep no copy.
+                    .values(sent_at=utc_now(), payload=b"")
+                )
+                await session.commit()
+        _log_published(acked)
+        for row in acked:
             count_published(row.topic, row.headers.get("message_type", ""))
+        if failure is not None:
+            raise failure  # the run loop retries with backoff
+        self.last_success = time.monotonic()
         return len(rows)
+
+    async def _send_all(
+        self, rows: Sequence[Any], headers: Sequence[dict[str, str]]
+    ) -> tuple[list[Any], BaseException | None]:
+        """Hand the whole batch to the producer, then wait for the broker's acks together
+        (`send` returns once the record is queued; its future resolves on the ack).
+
+        Returns the rows acknowledged, in order, and the first failure, if any."""
+        futures: list[asyncio.Future[Any]] = []
+        failure: BaseException | None = None
+        for row, row_headers in zip(rows, headers, strict=True):
+            try:
+                futures.append(
+                    await self._producer.send(
+                        row.topic,
+                        value=row.payload,
+                        key=row.key or None,
+                        headers=[(k, v.encode()) for k, v in row_headers.items()],
+                    )
+                )
+            except Exception as exc:  # not queued (e.g. too large): it and the rest wait
+                failure = exc
+                break
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        acked = []
+        for row, outcome in zip(rows, outcomes, strict=False):
+            if isinstance(outcome, BaseException):
+                failure = failure or outcome
+            else:
+                acked.append(row)
+        return acked, failure
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set; then one last pass so nothing decided is left waiting."""

@@ -14,9 +14,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from broker.cli.common import fail, out
+from devtools.adapter_group import EMBEDDED_FETCH_MAX_WAIT_MS
 from devtools.bench import BenchSettings, Database, run_bench
-from devtools.bench.databases import DEFAULT_POSTGRES_DSN
+from devtools.bench.databases import DEFAULT_POSTGRES_DSN, LOCAL_POSTGRES
 from devtools.bench.report import document, git_state, print_tables, write_json
+from devtools.bench.runner import CAPACITY
 
 __all__ = ["app", "bench"]
 
@@ -76,8 +78,8 @@ class _Results:
 
 
 def _sizes(youths: int, sizes: str | None) -> tuple[int, ...]:
-    if sizes is None:  # N/4 and N: memory must not grow with the number of rounds
-        return tuple(sorted({max(youths // 4, 1), youths}))
+    if sizes is None:  # N and 5N: the service's memory must not grow with the rounds
+        return (youths, 5 * youths)
     try:
         parsed = tuple(int(s) for s in sizes.split(",") if s.strip())
     except ValueError:
@@ -98,14 +100,38 @@ def bench(
     youths: Annotated[int, typer.Option("--youths", min=1, help="Rounds in the main run.")] = 1000,
     sizes: Annotated[
         str | None,
-        typer.Option(help="Sizes to run, e.g. 250,1000 (default: N/4 and N)."),
+        typer.Option(help="Sizes to run, e.g. 1000,5000 (default: N and 5N)."),
     ] = None,
     databases: Annotated[
         str, typer.Option(help="Comma-separated: sqlite, postgresql (skipped if unreachable).")
     ] = "sqlite,postgresql",
     in_flight: Annotated[
-        int, typer.Option(min=0, help="Rounds open at once (0: all at once).")
+        int, typer.Option(min=0, help="Rounds open at once (0: all at once, as --capacity).")
     ] = 25,
+    capacity: Annotated[
+        bool,
+        typer.Option(
+            "--capacity",
+            help="Open every round at once: the most the system does per second "
+            "(overrides --in-flight).",
+        ),
+    ] = False,
+    pairs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Runs per database and size, each the pipeline then the baseline, the pairs "
+            "interleaved; the report gives min and median over them.",
+        ),
+    ] = 1,
+    fetch_max_wait_ms: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Every consumer's fetch wait (service, adapters, baseline): the embedded "
+            "broker does not answer a waiting fetch when data arrives.",
+        ),
+    ] = EMBEDDED_FETCH_MAX_WAIT_MS,
     json_out: Annotated[
         Path | None,
         typer.Option(help="Where to write the JSON (default bench-results/bench-<time>.json)."),
@@ -123,18 +149,25 @@ def bench(
     ] = 50,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic focus list.")] = 2026,
     postgres_dsn: Annotated[
-        str, typer.Option(help="Server to create the throw-away database on.")
+        str,
+        typer.Option(
+            help=f"Server to create the throw-away databases on; {LOCAL_POSTGRES!r}: start one "
+            "of the benchmark's own (fsync on), as `make bench` does."
+        ),
     ] = DEFAULT_POSTGRES_DSN,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds allowed per phase.")] = 1800.0,
 ) -> None:
     """Run N rounds through the whole system (embedded Kafka, the service, 14 adapters), then
-    the same messages through plain aiokafka, and report speed, latency and memory."""
+    the same messages through plain aiokafka, and report speed, latency, CPU per round per
+    process, the service's statements and commits per round, and memory."""
     started = dt.datetime.now(dt.UTC)
     path = json_out or Path("bench-results") / f"bench-{started:%Y%m%dT%H%M%SZ}.json"
     settings = BenchSettings(
         sizes=_sizes(youths, sizes),
         databases=_databases(databases),
-        in_flight=in_flight,
+        in_flight=CAPACITY if capacity else in_flight,
+        pairs=pairs,
+        fetch_max_wait_ms=fetch_max_wait_ms,
         seed=seed,
         heap_rounds=heap_rounds,
         profile_dir=path.parent if profile else None,

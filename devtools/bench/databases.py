@@ -14,9 +14,21 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-__all__ = ["DEFAULT_POSTGRES_DSN", "Database", "DatabaseUnavailable", "bench_database"]
+from devtools.bench.measure import parent_pid
+
+__all__ = [
+    "DEFAULT_POSTGRES_DSN",
+    "LOCAL_POSTGRES",
+    "Database",
+    "DatabaseUnavailable",
+    "bench_database",
+    "postgres_server_pid",
+]
 
 DEFAULT_POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# `--postgres-dsn local`: a server of the benchmark's own (devtools.local_postgres), flushing
+# as production does (fsync on).
+LOCAL_POSTGRES = "local"
 
 
 class Database(StrEnum):
@@ -49,6 +61,30 @@ async def bench_database(
     finally:
         # FORCE ends connections a failed run left open instead of failing the drop.
         await _admin(postgres_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def postgres_server_pid(dsn: str) -> int | None:
+    """The process id of the PostgreSQL server (the postmaster, parent of every session's
+    process) when it runs on this machine and its processes can be seen; else None."""
+    try:
+        conn = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return None
+    try:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+        # While this session lives: its process is the postmaster's child.
+        return _postmaster_of(int(backend))
+    finally:
+        await conn.close()
+
+
+def _postmaster_of(backend: int) -> int | None:
+    # Another pid namespace (a container) would name some other process here, or none.
+    try:
+        name = Path(f"/proc/{backend}/comm").read_text().strip()
+    except OSError:
+        return None
+    return parent_pid(backend) if name.startswith("postgres") else None
 
 
 async def _admin(dsn: str, statement: str) -> None:

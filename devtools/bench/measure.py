@@ -7,12 +7,13 @@ import math
 import os
 import platform
 import resource
+import statistics
 import sys
 import threading
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -24,10 +25,13 @@ __all__ = [
     "MemorySampler",
     "ObjectCount",
     "machine",
+    "parent_pid",
     "percentiles",
     "proc_status_kib",
     "process_cpu_seconds",
+    "process_tree_cpu_seconds",
     "ru_maxrss_kib",
+    "summarize",
 ]
 
 
@@ -178,17 +182,21 @@ class ObjectCount:
 
 class CpuClock:
     """Wall time and CPU time between `start()` and `stop()`: this process (all threads),
-    its main thread (the event loop), and other processes by name (the broker, the adapters)."""
+    its main thread (the event loop), and other processes by name: a pid (the broker, the
+    adapters), or a function that reads the CPU seconds of several (a PostgreSQL server)."""
 
-    def __init__(self, others: Mapping[str, int] | None = None) -> None:
-        self._others = dict(others or {})
+    def __init__(self, others: Mapping[str, int | Callable[[], float]] | None = None) -> None:
+        self._others = {
+            name: (source if callable(source) else _reader(source))
+            for name, source in (others or {}).items()
+        }
         self._start: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self._others_start: dict[str, float] = {}
         self.wall_seconds = self.cpu_seconds = self.main_thread_cpu_seconds = 0.0
         self.other_cpu_seconds: dict[str, float] = {}
 
     def _now(self) -> tuple[tuple[float, float, float], dict[str, float]]:
-        others = {name: process_cpu_seconds(pid) for name, pid in self._others.items()}
+        others = {name: read() for name, read in self._others.items()}
         return (time.perf_counter(), time.process_time(), time.thread_time()), others
 
     def start(self) -> None:
@@ -204,14 +212,60 @@ class CpuClock:
         }
 
 
+def _reader(pid: int) -> Callable[[], float]:
+    return lambda: process_cpu_seconds(pid)
+
+
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """/proc/<pid>/stat from field 3 (state) on: the command name may hold spaces."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def process_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) another process used so far, from /proc/<pid>/stat."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+    fields = _stat_fields(pid)
+    if fields is None:
         return 0.0
     ticks = int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15 of stat
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def parent_pid(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[1])
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU time of `pid` and its children so far: its own, that of the children it has reaped
+    (cutime, cstime) and that of the children alive now. For a server that forks a process
+    per connection (PostgreSQL): the difference between two readings is what the server
+    used in between, connections that ended in between included."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        child = _stat_fields(entry.name)
+        if child is not None and child[1] == str(pid):
+            ticks += sum(int(child[i]) for i in (11, 12, 13, 14))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def summarize(values: Sequence[float]) -> dict[str, float]:
+    """min, median and max of interleaved runs (empty input: no keys)."""
+    if not values:
+        return {}
+    return {
+        "min": min(values),
+        "median": statistics.median(values),
+        "max": max(values),
+        "n": len(values),
+    }
 
 
 def machine() -> dict[str, object]:

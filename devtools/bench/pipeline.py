@@ -76,15 +76,17 @@ async def run_pipeline(
     *,
     in_flight: int,
     timeout_seconds: float,
+    fetch_max_wait_ms: int = 500,
     on_start: Callable[[], None] = lambda: None,
     on_round_done: Callable[[], None] = lambda: None,
 ) -> PipelineResult:
-    """Open one round per case and wait for every result; `on_start` is called at t0."""
+    """Open one round per case (at most `in_flight` open at once; 0: all at once, the
+    capacity) and wait for every result; `on_start` is called at t0."""
     service = stack.service
     if service is None:
         raise RuntimeError("the stack is not running")
     window = asyncio.Semaphore(in_flight if in_flight > 0 else len(case_ids) or 1)
-    results = await _ResultWatch.start(stack.bootstrap)
+    results = await _ResultWatch.start(stack.bootstrap, fetch_max_wait_ms)
     try:
         on_start()
         started = time.perf_counter()
@@ -153,8 +155,12 @@ class _ResultWatch:
         self._expected.add(round_id)
 
     @classmethod
-    async def start(cls, bootstrap: str) -> _ResultWatch:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    async def start(cls, bootstrap: str, fetch_max_wait_ms: int) -> _ResultWatch:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=fetch_max_wait_ms,  # as the stack's consumers: the clock stops here
+        )
         await consumer.start()
         await consumer.topics()
         partitions = [TopicPartition(RESULTS, p) for p in consumer.partitions_for_topic(RESULTS)]

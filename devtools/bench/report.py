@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,36 @@ from devtools.bench.measure import (
     machine,
     percentiles,
     ru_maxrss_kib,
+    summarize,
 )
 from devtools.bench.pipeline import PipelineResult
+from devtools.bench.statements import StatementCounter
 from devtools.bench.wire import total_bytes
 
-__all__ = ["document", "git_state", "print_tables", "run_report", "write_json"]
+__all__ = [
+    "RSS_FLAT_TARGET",
+    "document",
+    "git_state",
+    "memory_flatness",
+    "print_tables",
+    "run_report",
+    "summary",
+    "write_json",
+]
+
+RSS_FLAT_TARGET = 1.2  # the service's RSS at the largest size ÷ at the smallest (issue 15)
+# CPU per round per process, as named in the JSON (`cpu_per_round_ms`).
+PROCESSES = ("service", "adapters", "broker", "postgresql")
 
 
 def run_report(
     *,
     database: str,
+    load: str,
+    in_flight: int,
+    pair: int,
+    statements: StatementCounter,
+    postgresql_measured: bool,
     pipeline: PipelineResult,
     baseline: BaselineResult,
     clock: CpuClock,
@@ -48,6 +69,11 @@ def run_report(
     return {
         "database": database,
         "youths": pipeline.rounds,
+        "load": load,  # "capacity" (every round opened at once) or "<n> in flight"
+        "in_flight": in_flight,  # 0: capacity
+        "pair": pair,  # which of the interleaved pipeline + baseline pairs
+        "cpu_per_round_ms": _cpu_per_round(clock, pipeline.rounds, database, postgresql_measured),
+        "statements": statements.per_round(pipeline.rounds),
         "rounds": {
             "opened": pipeline.rounds,
             "completed": completed,
@@ -91,6 +117,32 @@ def run_report(
         ),
         "profile": profile,
     }
+
+
+def _cpu_per_round(
+    clock: CpuClock, rounds: int, database: str, postgresql_measured: bool
+) -> dict[str, Any]:
+    """Milliseconds of CPU per round per process. The service is this process (with the
+    benchmark's driver: opening rounds, reading results); on SQLite the database is in it.
+    PostgreSQL is every process of its server, when it runs on this machine (else None)."""
+    per = 1000 / max(rounds, 1)
+    other = clock.other_cpu_seconds
+    figures: dict[str, float | None] = {
+        "service": clock.cpu_seconds * per,
+        "adapters": other.get("adapters_process", 0.0) * per,
+        "broker": other.get("tansu", 0.0) * per,
+        "postgresql": other["postgresql"] * per
+        if postgresql_measured and "postgresql" in other
+        else None,
+    }
+    if database != "postgresql":
+        figures["postgresql"] = None
+    result: dict[str, Any] = {
+        name: None if value is None else round(value, 2) for name, value in figures.items()
+    }
+    result["total"] = round(sum(v for v in figures.values() if v is not None), 2)
+    result["complete"] = database != "postgresql" or figures["postgresql"] is not None
+    return result
 
 
 def _memory(
@@ -153,8 +205,79 @@ def document(
         "machine": machine(),
         "settings": dict(settings),
         "runs": list(runs),
+        "summary": summary(runs),
+        "memory_flatness": memory_flatness(runs),
         "skipped": dict(skipped),
     }
+
+
+def _figures(run: Mapping[str, Any]) -> dict[str, float | None]:
+    """The figures of one run that the summary gives min and median of."""
+    cpu, statements = run["cpu_per_round_ms"], run["statements"]
+    latency = run["latency_s"]
+    return {
+        "rounds_per_s": run["rounds_per_s"],
+        "ratio": run["ratio"],
+        "baseline_messages_per_s": run["baseline"]["messages_per_s"],
+        "latency_p50_s": latency.get("p50"),
+        "latency_p95_s": latency.get("p95"),
+        **{f"cpu_{name}_ms_per_round": cpu[name] for name in (*PROCESSES, "total")},
+        "statements_per_round": statements["statements_per_round"],
+        "commits_per_round": statements["commits_per_round"],
+        "service_rss_peak_kib": run["memory"]["python_rss_peak_kib"],
+    }
+
+
+def summary(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per database, size and load: min, median and max of every figure over the pairs."""
+    groups: dict[tuple[str, int, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for run in runs:
+        groups[(run["database"], run["youths"], run["load"])].append(run)
+    result = []
+    for (database, youths, load), group in groups.items():
+        figures = [_figures(run) for run in group]
+        result.append(
+            {
+                "database": database,
+                "youths": youths,
+                "load": load,
+                "pairs": len(group),
+                **{
+                    name: summarize([v for f in figures if (v := f[name]) is not None])
+                    for name in figures[0]
+                },
+            }
+        )
+    return result
+
+
+def memory_flatness(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per database and load: the service's peak RSS (median over pairs) at the smallest and
+    the largest size, and their ratio; flat in N means at most `RSS_FLAT_TARGET`."""
+    result = []
+    by_group: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for run in runs:
+        rss = run["memory"]["python_rss_peak_kib"]
+        by_group[(run["database"], run["load"])][run["youths"]].append(rss)
+    for (database, load), sizes in by_group.items():
+        if len(sizes) < 2:
+            continue
+        small, large = min(sizes), max(sizes)
+        rss_small = summarize(sizes[small])["median"]
+        rss_large = summarize(sizes[large])["median"]
+        ratio = rss_large / rss_small if rss_small else None
+        result.append(
+            {
+                "database": database,
+                "load": load,
+                "sizes": [small, large],
+                "service_rss_peak_kib_median": [rss_small, rss_large],
+                "ratio": None if ratio is None else round(ratio, 3),
+                "target": RSS_FLAT_TARGET,
+                "flat": ratio is not None and ratio <= RSS_FLAT_TARGET,
+            }
+        )
+    return result
 
 
 def write_json(doc: Mapping[str, Any], path: Path) -> None:
@@ -163,22 +286,48 @@ def write_json(doc: Mapping[str, Any], path: Path) -> None:
 
 
 def print_tables(doc: Mapping[str, Any], console: Console) -> None:
-    speed = Table(title="Throughput: pipeline vs plain aiokafka (same broker, same messages)")
-    for column in ("database", "youths", "rounds/s", "answers/s", "latency p50/p95/p99 s"):
+    runs = doc["runs"]
+    load = ", ".join(sorted({run["load"] for run in runs}))
+    pairs = any(run["pair"] > 1 for run in runs)
+    for table in (_speed_table(runs, pairs), _cpu_table(runs, pairs), _memory_table(runs, pairs)):
+        if load:
+            table.title = f"{table.title} ({load})"
+        console.print(table)
+    if any(group["pairs"] > 1 for group in doc["summary"]):
+        console.print(_summary_table(doc["summary"]))
+    for flat in doc["memory_flatness"]:
+        small, large = flat["sizes"]
+        rss_small, rss_large = flat["service_rss_peak_kib_median"]
+        verdict = "[green]flat[/]" if flat["flat"] else "[red]grows[/]"
+        console.print(
+            f"Service RSS, {flat['database']}, {flat['load']}: {_mib(rss_small)} at {small:,}, "
+            f"{_mib(rss_large)} at {large:,} rounds: {flat['ratio']:.2f}x "
+            f"(target <= {flat['target']}x) {verdict}"
+        )
+    for database, reason in doc["skipped"].items():
+        console.print(f"[yellow]skipped {database}[/]: {reason}")
+
+
+def _run_columns(table: Table, pairs: bool) -> None:
+    for column in ("database", "N", *(("pair",) if pairs else ())):
+        table.add_column(column, justify="right")
+
+
+def _run_cells(run: Mapping[str, Any], pairs: bool) -> tuple[str, ...]:
+    return (run["database"], f"{run['youths']:,}", *((str(run["pair"]),) if pairs else ()))
+
+
+def _speed_table(runs: Sequence[Mapping[str, Any]], pairs: bool) -> Table:
+    speed = Table(title="Throughput: pipeline vs plain aiokafka (same broker and messages)")
+    _run_columns(speed, pairs)
+    for column in ("rounds/s", "answers/s", "latency s p50/p95/p99"):
         speed.add_column(column, justify="right")
     for column in ("pipeline msg/s", "baseline msg/s", "ratio"):
         speed.add_column(column, justify="right")
-    memory = Table(title="Memory")
-    columns: tuple[str, ...] = ("database", "youths", "service RSS peak", "adapters RSS peak")
-    columns = (*columns, "tansu RSS peak", "objects Δ/round")
-    for column in (*columns, "heap Δ (traced rounds)", "heap Δ/round"):
-        memory.add_column(column, justify="right")
-    for run in doc["runs"]:
+    for run in runs:
         lat = run["latency_s"]
-        mem, heap = run["memory"], run["memory"]["heap"]
         speed.add_row(
-            run["database"],
-            str(run["youths"]),
+            *_run_cells(run, pairs),
             f"{run['rounds_per_s']:.1f}",
             f"{run['answers_per_s']:.1f}",
             f"{lat['p50']:.2f} / {lat['p95']:.2f} / {lat['p99']:.2f}",
@@ -186,9 +335,37 @@ def print_tables(doc: Mapping[str, Any], console: Console) -> None:
             f"{run['baseline']['messages_per_s']:.0f}",
             f"{run['ratio']:.3f}",
         )
+    return speed
+
+
+def _cpu_table(runs: Sequence[Mapping[str, Any]], pairs: bool) -> Table:
+    cpu = Table(title="CPU per round (ms); the service's statements and commits per round")
+    _run_columns(cpu, pairs)
+    for column in ("service", "adapters", "broker", "Postgre SQL", "total"):
+        cpu.add_column(column, justify="right")
+    for column in ("statements", "commits"):
+        cpu.add_column(column, justify="right")
+    for run in runs:
+        ms, statements = run["cpu_per_round_ms"], run["statements"]
+        cpu.add_row(
+            *_run_cells(run, pairs),
+            *(_ms(ms[name]) for name in (*PROCESSES, "total")),
+            f"{statements['statements_per_round']:.1f}",
+            f"{statements['commits_per_round']:.2f}",
+        )
+    return cpu
+
+
+def _memory_table(runs: Sequence[Mapping[str, Any]], pairs: bool) -> Table:
+    memory = Table(title="Memory")
+    _run_columns(memory, pairs)
+    columns = ("service RSS peak", "adapters RSS peak", "tansu RSS peak", "objects Δ/round")
+    for column in (*columns, "heap Δ (rounds traced)", "heap Δ/round"):
+        memory.add_column(column, justify="right")
+    for run in runs:
+        mem, heap = run["memory"], run["memory"]["heap"]
         memory.add_row(
-            run["database"],
-            str(run["youths"]),
+            *_run_cells(run, pairs),
             _mib(mem["python_rss_peak_kib"]),
             _mib(mem["adapters_rss_peak_kib"]),
             _mib(mem["tansu_rss_peak_kib"]),
@@ -198,10 +375,42 @@ def print_tables(doc: Mapping[str, Any], console: Console) -> None:
             else f"{heap['growth_bytes'] / 2**20:+.2f} MiB ({heap['traced_rounds']})",
             "-" if heap is None else f"{heap['growth_per_round_bytes']:+.0f} B",
         )
-    console.print(speed)
-    console.print(memory)
-    for database, reason in doc["skipped"].items():
-        console.print(f"[yellow]skipped {database}[/]: {reason}")
+    return memory
+
+
+def _summary_table(groups: Sequence[Mapping[str, Any]]) -> Table:
+    table = Table(title="Over the interleaved pairs: min / median")
+    for column in ("database", "youths", "load", "pairs", "rounds/s", "ratio"):
+        table.add_column(column, justify="right")
+    for column in ("latency p50 s", "latency p95 s", "CPU ms/round", "statements/round"):
+        table.add_column(column, justify="right")
+    table.add_column("service RSS peak", justify="right")
+
+    def cell(figure: Mapping[str, float], spec: str) -> str:
+        if not figure:
+            return "-"
+        return f"{figure['min']:{spec}} / {figure['median']:{spec}}"
+
+    for group in groups:
+        rss = group["service_rss_peak_kib"]
+        table.add_row(
+            group["database"],
+            f"{group['youths']:,}",
+            group["load"],
+            str(group["pairs"]),
+            cell(group["rounds_per_s"], ".1f"),
+            cell(group["ratio"], ".4f"),
+            cell(group["latency_p50_s"], ".2f"),
+            cell(group["latency_p95_s"], ".2f"),
+            cell(group["cpu_total_ms_per_round"], ".1f"),
+            cell(group["statements_per_round"], ".1f"),
+            f"{_mib(int(rss['min']))} / {_mib(int(rss['median']))}" if rss else "-",
+        )
+    return table
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _mib(kib: int) -> str:

@@ -1,22 +1,31 @@
-"""One benchmark: per database and size, a fresh broker, the pipeline, then the baseline."""
+"""One benchmark: per pair, database and size, a fresh broker, the pipeline, then the baseline.
+
+`pairs` > 1 repeats every (database, size) that many times, the pairs interleaved (pair 1 of
+every run, then pair 2, ...), so a machine that slows down for a while touches all of them;
+the report gives each figure's min and median over the pairs."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import cProfile
 import datetime as dt
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from contracts.policy import load_policy
+from devtools.adapter_group import EMBEDDED_FETCH_MAX_WAIT_MS
 from devtools.bench.baseline import BaselineResult, run_baseline
 from devtools.bench.databases import (
     DEFAULT_POSTGRES_DSN,
+    LOCAL_POSTGRES,
     Database,
     DatabaseUnavailable,
     bench_database,
+    postgres_server_pid,
 )
 from devtools.bench.measure import (
     CpuClock,
@@ -25,10 +34,12 @@ from devtools.bench.measure import (
     MemorySampler,
     ObjectCount,
     proc_status_kib,
+    process_tree_cpu_seconds,
 )
 from devtools.bench.pipeline import PipelineResult, read_wire_records, register_cases, run_pipeline
 from devtools.bench.profile import write_profile
 from devtools.bench.report import run_report
+from devtools.bench.statements import StatementCounter
 from devtools.embedded_kafka import EmbeddedKafka
 from devtools.embedded_stack import EmbeddedStack, StackOptions
 from devtools.synthetic_youths import SyntheticYouth, focus_list, write_partner_records
@@ -37,6 +48,7 @@ __all__ = ["BenchSettings", "Progress", "run_bench"]
 
 # As the embedded stack's consumers: Tansu re-admits a group member after its session ends.
 _GROUP_OPTIONS = {"session_timeout_ms": 1000, "heartbeat_interval_ms": 250}
+CAPACITY = 0  # `in_flight`: every round opened at once
 
 
 class Progress(Protocol):
@@ -48,20 +60,31 @@ class Progress(Protocol):
 
 @dataclass(frozen=True)
 class BenchSettings:
-    sizes: tuple[int, ...] = (250, 1000)
+    sizes: tuple[int, ...] = (1000, 5000)
     databases: tuple[Database, ...] = (Database.SQLITE, Database.POSTGRESQL)
-    in_flight: int = 25
+    in_flight: int = 25  # rounds open at once; CAPACITY (0): all at once
+    pairs: int = 1  # interleaved pipeline + baseline runs per database and size
+    # Every consumer's fetch wait, the service's and adapters' included: the embedded broker
+    # does not answer a waiting fetch when data arrives.
+    fetch_max_wait_ms: int = EMBEDDED_FETCH_MAX_WAIT_MS
     seed: int = 2026
     heap_rounds: int = 50  # extra rounds traced by tracemalloc after the timed ones; 0: none
     profile_dir: Path | None = None  # profile each pipeline run, write the reports here
     postgres_dsn: str = DEFAULT_POSTGRES_DSN
     timeout_seconds: float = 1800.0
 
+    @property
+    def load(self) -> str:
+        return "capacity" if self.in_flight == CAPACITY else f"{self.in_flight} in flight"
+
     def as_json(self) -> dict[str, Any]:
         return {
             "sizes": list(self.sizes),
             "databases": [d.value for d in self.databases],
+            "load": self.load,
             "in_flight": self.in_flight,
+            "pairs": self.pairs,
+            "fetch_max_wait_ms": self.fetch_max_wait_ms,
             "seed": self.seed,
             "heap_rounds": self.heap_rounds,
             "profile": self.profile_dir is not None,
@@ -69,6 +92,9 @@ class BenchSettings:
             "colour_mix": "devtools.synthetic_youths.COLOUR_MIX",
             "adapters": "all 14 in one child process, ReferenceLookup over generated records",
             "kafka": "embedded Tansu, one fresh broker per run",
+            "postgresql": "a local server of the benchmark's own, fsync on"
+            if self.postgres_dsn == LOCAL_POSTGRES
+            else "the server at --postgres-dsn, a fresh database per run",
             "logging": "INFO and below disabled (FastStream access logs)",
         }
 
@@ -79,33 +105,79 @@ async def run_bench(
     on_run: Callable[[dict[str, Any]], None],
     on_skip: Callable[[str, str], None],
 ) -> None:
-    """Every database and size, each run's report to `on_run` as soon as it is done; an
+    """Every pair, database and size, each run's report to `on_run` as soon as it is done; an
     unreachable database goes to `on_skip` with the reason."""
+    unavailable: set[Database] = set()
     with tempfile.TemporaryDirectory(prefix="iaj-bench-") as tmp:
-        for database in settings.databases:
-            for size in settings.sizes:
-                try:
-                    on_run(await _run(settings, database, size, Path(tmp), progress))
-                except DatabaseUnavailable as exc:
-                    on_skip(database.value, str(exc))
-                    break
+        async with _postgres(settings) as postgres:
+            for pair in range(1, settings.pairs + 1):
+                for database in settings.databases:
+                    for size in settings.sizes:
+                        if database in unavailable:
+                            break
+                        try:
+                            if isinstance(postgres, DatabaseUnavailable):
+                                if database is Database.POSTGRESQL:
+                                    raise postgres
+                                dsn = ""  # a SQLite run: no server
+                            else:
+                                dsn = postgres
+                            run = await _run(
+                                settings, database, size, Path(tmp), progress, dsn, pair
+                            )
+                        except DatabaseUnavailable as exc:
+                            on_skip(database.value, str(exc))
+                            unavailable.add(database)
+                            break
+                        on_run(run)
+
+
+@contextlib.asynccontextmanager
+async def _postgres(settings: BenchSettings) -> AsyncIterator[str | DatabaseUnavailable]:
+    """The DSN to create databases on: `--postgres-dsn`, or a server of our own (`local`)."""
+    if settings.postgres_dsn != LOCAL_POSTGRES or Database.POSTGRESQL not in settings.databases:
+        yield settings.postgres_dsn
+        return
+    from devtools.local_postgres import DURABLE, LocalPostgres, LocalPostgresError
+
+    server = LocalPostgres(settings=DURABLE)
+    try:
+        await asyncio.to_thread(server.start)
+    except LocalPostgresError as exc:
+        yield DatabaseUnavailable(f"the benchmark's own PostgreSQL did not start: {exc}")
+        return
+    try:
+        yield server.dsn
+    finally:
+        await asyncio.to_thread(server.stop)
 
 
 async def _run(
-    settings: BenchSettings, database: Database, size: int, tmp: Path, progress: Progress
+    settings: BenchSettings,
+    database: Database,
+    size: int,
+    tmp: Path,
+    progress: Progress,
+    postgres_dsn: str,
+    pair: int,
 ) -> dict[str, Any]:
-    workdir = tmp / f"{database.value}-{size}"
+    workdir = tmp / f"{database.value}-{size}-{pair}"
     youths = focus_list(size, seed=settings.seed, today=dt.date.today())
     records = workdir / "records"
     write_partner_records(youths, load_policy(None), records, seed=settings.seed)
-    label = f"{database.value}, {size} youths"
+    label = f"{database.value}, {size} youths, {settings.load}"
+    if settings.pairs > 1:
+        label += f", pair {pair}/{settings.pairs}"
     progress.run_started(label, size)
     async with (
-        bench_database(database, workdir.parent, settings.postgres_dsn) as url,
+        bench_database(database, workdir.parent, postgres_dsn) as url,
         EmbeddedKafka() as kafka,
     ):
         pid = kafka.pid
         assert pid is not None
+        server = (
+            None if database is not Database.POSTGRESQL else await postgres_server_pid(postgres_dsn)
+        )
         # The adapters get a process of their own, as they have their own sites in production:
         # the figures are the municipal service's, not those of 15 apps sharing one core.
         options = StackOptions(
@@ -113,6 +185,7 @@ async def _run(
             reference_data=records,
             database_url=url,
             adapters_in_own_process=True,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
         )
         async with EmbeddedStack(options, kafka.bootstrap) as stack:
             assert stack.service is not None
@@ -121,13 +194,22 @@ async def _run(
             assert adapters_pid is not None
             progress.step("registering cases")
             case_ids = await register_cases(stack.service, youths)
-            clock = CpuClock({"tansu": pid, "adapters_process": adapters_pid})
+            others: dict[str, int | Callable[[], float]] = {
+                "tansu": pid,
+                "adapters_process": adapters_pid,
+            }
+            if server is not None:  # every process of the server: sessions come and go
+                server_pid = server
+                others["postgresql"] = lambda: process_tree_cpu_seconds(server_pid)
+            clock = CpuClock(others)
+            statements = StatementCounter(stack.service.engine)
             objects = ObjectCount()
             profiler = cProfile.Profile() if settings.profile_dir is not None else None
 
             def start() -> None:
                 objects.start()
                 progress.step("rounds")
+                statements.start()
                 clock.start()
                 if profiler is not None:
                     profiler.enable()
@@ -140,26 +222,35 @@ async def _run(
                     case_ids,
                     in_flight=settings.in_flight,
                     timeout_seconds=settings.timeout_seconds,
+                    fetch_max_wait_ms=settings.fetch_max_wait_ms,
                     on_start=start,
                     on_round_done=progress.round_done,
                 )
                 if profiler is not None:
                     profiler.disable()
                 clock.stop()
+                statements.stop()
             objects.stop()
             tansu_after_pipeline = proc_status_kib(pid)
             pipeline.questions, pipeline.answers = await read_wire_records(kafka.bootstrap)
             heap = await _heap_phase(settings, stack, youths, case_ids, label, progress)
         progress.step("baseline")
-        baseline = await _baseline(kafka.bootstrap, pipeline, settings.timeout_seconds)
+        baseline = await _baseline(kafka.bootstrap, pipeline, settings)
         tansu_after_baseline = proc_status_kib(pid)
     profile = None
     if profiler is not None and settings.profile_dir is not None:
         name = f"profile-{database.value}-{size}"
+        if settings.pairs > 1:
+            name += f"-{pair}"
         profile = write_profile(profiler, settings.profile_dir / f"{name}.txt")
     progress.run_finished()
     return run_report(
         database=database.value,
+        load=settings.load,
+        in_flight=settings.in_flight,
+        pair=pair,
+        statements=statements,
+        postgresql_measured=server is not None,
         pipeline=pipeline,
         baseline=baseline,
         clock=clock,
@@ -195,6 +286,7 @@ async def _heap_phase(
         case_ids[:count],
         in_flight=settings.in_flight,
         timeout_seconds=settings.timeout_seconds,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         on_start=heap.start,
         on_round_done=progress.round_done,
     )
@@ -208,12 +300,13 @@ async def _heap_phase(
 
 
 async def _baseline(
-    bootstrap: str, pipeline: PipelineResult, timeout_seconds: float
+    bootstrap: str, pipeline: PipelineResult, settings: BenchSettings
 ) -> BaselineResult:
     return await run_baseline(
         bootstrap,
         pipeline.questions,
         pipeline.answers,
-        group_options=_GROUP_OPTIONS,
-        timeout_seconds=timeout_seconds,
+        # The same fetch wait as the pipeline's consumers: on Tansu it bounds every hop.
+        group_options={**_GROUP_OPTIONS, "fetch_max_wait_ms": settings.fetch_max_wait_ms},
+        timeout_seconds=settings.timeout_seconds,
     )

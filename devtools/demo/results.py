@@ -18,6 +18,7 @@ from contracts.errors import MalformedMessage
 from contracts.messages import RoundResult
 from contracts.topics import RESULTS
 from contracts.wire import decode
+from devtools.adapter_group import EMBEDDED_FETCH_MAX_WAIT_MS
 
 __all__ = ["ResultsReader"]
 
@@ -28,7 +29,12 @@ class ResultsReader:
     """`async with ResultsReader(bootstrap) as reader:` collects RoundResults in `results`."""
 
     def __init__(self, bootstrap: str) -> None:
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            # The embedded broker does not wake a waiting fetch: results would show late.
+            fetch_max_wait_ms=EMBEDDED_FETCH_MAX_WAIT_MS,
+        )
         self._task: asyncio.Task[None] | None = None
         self.results: dict[UUID, RoundResult] = {}
         self.changed = asyncio.Event()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from contracts import AnswerShape, Partner, Question, YesNo, permitted_fields
 from partner_adapters.lookup import LookupAnswer, LookupRequest
@@ -22,6 +22,8 @@ __all__ = ["OversharingLookup", "ReferenceLookup", "shape_answer"]
 
 class ReferenceLookup:
     """Answers from `partner_adapters/reference/data/<partner>.json` (or `data_dir`)."""
+
+    in_process: ClassVar[bool] = True  # answers from memory: the adapter does not retry it
 
     def __init__(self, data_dir: Path | None = None) -> None:
         self._data_dir = data_dir

@@ -16,17 +16,25 @@ from partner_adapters.state.records import (
     Rejection,
     RejectionRecord,
 )
-from partner_adapters.state.store import AdapterStore
+from partner_adapters.state.store import (
+    AdapterStore,
+    BatchWrite,
+    LateQuestionSet,
+    NewQuestionSet,
+)
 
 __all__ = [
     "AdapterStatus",
     "AdapterStore",
     "AnsweredBy",
     "Answering",
+    "BatchWrite",
     "KafkaPosition",
+    "LateQuestionSet",
     "LookupFailure",
     "LookupFailureRecord",
     "MunicipalRefusalRecord",
+    "NewQuestionSet",
     "OpenQuestion",
     "OutboxEntry",
     "Refusal",

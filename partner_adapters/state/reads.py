@@ -28,7 +28,6 @@ from partner_adapters.state.records import (
 )
 
 __all__ = [
-    "knows_question_set",
     "open_questions",
     "pending_question_sets",
     "status",
@@ -44,11 +43,6 @@ async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ())
 async def _count(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> int:
     rows = await _all(db, sql, params)
     return int(rows[0][0])
-
-
-async def knows_question_set(db: aiosqlite.Connection, message_id: UUID) -> bool:
-    rows = await _all(db, "SELECT 1 FROM question_sets WHERE message_id = ?", (str(message_id),))
-    return bool(rows)
 
 
 async def unsent(db: aiosqlite.Connection) -> list[OutboxEntry]:

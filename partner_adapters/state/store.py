@@ -2,8 +2,12 @@
 
 Writes that belong together happen in one `BEGIN IMMEDIATE` transaction: recording a question
 set, what was answered, what was refused and the answer message to send. The question set's
-message id is the primary key, so a re-published set is caught by the constraint even when two
-processes race; the read-only `knows_question_set` only saves a needless lookup.
+message id is the primary key, so a re-published set is recognised by the constraint
+(`INSERT ... ON CONFLICT DO NOTHING`), also when two processes race; there is no read before.
+
+The hot path records a whole batch of consumed messages in one transaction, and runs it as one
+plain `sqlite3` function in the connection's thread (`record_batch`): one thread round-trip
+and one fsync'd commit per batch, however many question sets it holds.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple, Self
+from typing import NamedTuple, Self, TypeAlias, TypeVar
 from uuid import UUID
 
 import aiosqlite
@@ -31,7 +36,8 @@ from contracts import (
     decode,
 )
 from partner_adapters.errors import WrongStateFile
-from partner_adapters.state import reads, writes
+from partner_adapters.state import reads
+from partner_adapters.state import writes as writes_
 from partner_adapters.state.codec import ts
 from partner_adapters.state.records import (
     AdapterStatus,
@@ -43,7 +49,28 @@ from partner_adapters.state.records import (
 )
 from partner_adapters.state.schema import SCHEMA, SCHEMA_VERSION
 
-__all__ = ["AdapterStore", "Dropped"]
+__all__ = ["AdapterStore", "BatchWrite", "Dropped", "LateQuestionSet", "NewQuestionSet"]
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class NewQuestionSet:
+    """A question set read in time, and what was decided for it: recorded unless known."""
+
+    question_set: QuestionSet
+    answering: Answering
+
+
+@dataclass(frozen=True, slots=True)
+class LateQuestionSet:
+    """A question set read after its deadline: rejected, unless it was recorded before (then it
+    is a duplicate, answered in time)."""
+
+    rejection: Rejection
+
+
+BatchWrite: TypeAlias = NewQuestionSet | LateQuestionSet | Rejection
 
 
 class AdapterStore:
@@ -52,6 +79,8 @@ class AdapterStore:
     def __init__(self, db: aiosqlite.Connection, partner: Partner) -> None:
         self._db = db
         self.partner = partner
+        # One transaction at a time on the connection: a BEGIN inside another's would fail.
+        self._writing = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, partner: Partner) -> AdapterStore:
@@ -89,109 +118,92 @@ class AdapterStore:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
+        """A transaction of several awaited statements (for the rare notices)."""
+        async with self._writing:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `work` in one `BEGIN IMMEDIATE` transaction, in one call to the connection's
+        thread: its statements cost no round-trip each."""
+
+        def transaction(conn: sqlite3.Connection) -> _T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        async with self._writing:
+            return await _in_thread(self._db, transaction)
 
     # -- writes -------------------------------------------------------------------------------
+
+    async def record_batch(self, writes: Sequence[BatchWrite], at: dt.datetime) -> list[bool]:
+        """Record a batch of consumed messages in one transaction, in order; per write, whether
+        it was recorded: False for a question set whose message id is known (a duplicate, also
+        within the batch), and for a late one recorded before. A failure records none of them."""
+
+        def record(conn: sqlite3.Connection) -> list[bool]:
+            done = []
+            for item in writes:
+                if isinstance(item, NewQuestionSet):
+                    done.append(
+                        writes_.insert_question_set(conn, item.question_set, item.answering, at)
+                    )
+                elif isinstance(item, LateQuestionSet):
+                    done.append(
+                        writes_.insert_rejection(conn, item.rejection, at, unless_known=True)
+                    )
+                else:
+                    done.append(writes_.insert_rejection(conn, item, at))
+            if any(isinstance(item, NewQuestionSet) for item in writes):
+                writes_.purge_personal_data(conn, at)
+            return done
+
+        if not writes:
+            return []
+        return await self._write(record)
 
     async def record_question_set(
         self, question_set: QuestionSet, answering: Answering, at: dt.datetime
     ) -> bool:
         """Record a newly received set and what was done with it. False if it was seen before."""
-        qs = question_set
-        try:
-            async with self._transaction() as db:
-                await db.execute(
-                    "INSERT INTO question_sets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(qs.message_id),
-                        str(qs.round_id),
-                        str(qs.correlation_id),
-                        qs.policy.id,
-                        qs.policy.version,
-                        qs.colour.value,
-                        ts(qs.created_at),
-                        ts(qs.deadline),
-                        ts(at),
-                    ),
-                )
-                await db.executemany(
-                    "INSERT INTO subjects VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (
-                            str(qs.message_id),
-                            s.subject_ref,
-                            s.role.value,
-                            s.naam,
-                            s.geboortedatum.isoformat(),
-                        )
-                        for s in qs.subjects
-                    ],
-                )
-                await db.executemany(
-                    "INSERT INTO questions (question_set_id, question_id, key, subject_ref, "
-                    "question_json, status) VALUES (?, ?, ?, ?, ?, 'open')",
-                    [
-                        (
-                            str(qs.message_id),
-                            str(q.question_id),
-                            q.key,
-                            q.subject_ref,
-                            q.model_dump_json(),
-                        )
-                        for q in qs.questions
-                    ],
-                )
-                if not await writes.write_answering(db, qs.message_id, answering, at):
-                    raise RuntimeError("answering names a question that is not in the new set")
-                await writes.purge_personal_data(db, at)
-        except sqlite3.IntegrityError as exc:
-            if "question_sets.message_id" in str(exc):
-                return False
-            raise
-        return True
+        [recorded] = await self.record_batch([NewQuestionSet(question_set, answering)], at)
+        return recorded
 
     async def record_follow_up(
         self, question_set_id: UUID, answering: Answering, at: dt.datetime
     ) -> bool:
         """Record a later answer (retry, manual). False, and nothing written, if any of its
         questions is no longer open (answered meanwhile by another process)."""
+
+        def record(conn: sqlite3.Connection) -> bool:
+            if not writes_.write_answering(conn, question_set_id, answering, at):
+                raise _NoLongerOpen
+            writes_.purge_personal_data(conn, at)
+            return True
+
         try:
-            async with self._transaction() as db:
-                if not await writes.write_answering(db, question_set_id, answering, at):
-                    raise _NoLongerOpen
-                await writes.purge_personal_data(db, at)
+            return await self._write(record)
         except _NoLongerOpen:
             return False
-        return True
 
     async def record_rejection(self, rejection: Rejection, at: dt.datetime) -> None:
-        pos = rejection.position
-        async with self._transaction() as db:
-            await db.execute(
-                "INSERT INTO rejections (at, message_id, reason, detail, topic, partition_no, "
-                "offset_no) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ts(at),
-                    None if rejection.message_id is None else str(rejection.message_id),
-                    rejection.reason,
-                    rejection.detail[:300],
-                    None if pos is None else pos.topic,
-                    None if pos is None else pos.partition,
-                    None if pos is None else pos.offset,
-                ),
-            )
+        await self.record_batch([rejection], at)
 
     async def record_refusals(
         self, question_set_id: UUID | None, refusals: Iterable[Refusal], at: dt.datetime
     ) -> None:
-        async with self._transaction() as db:
-            await writes.insert_refusals(db, question_set_id, refusals, at)
+        await self._write(lambda conn: writes_.insert_refusals(conn, question_set_id, refusals, at))
 
     async def record_municipal_refusal(self, notice: RefusalNotice, at: dt.datetime) -> bool:
         """Keep the municipality's refusal notice; False when it was recorded before.
@@ -257,7 +269,7 @@ class AdapterStore:
                 "UPDATE withdrawals SET dropped = ?, unsent = ? WHERE message_id = ?",
                 (dropped, unsent, str(notice.message_id)),
             )
-            await writes.purge_personal_data(db, at)
+            await _in_thread(db, lambda conn: writes_.purge_personal_data(conn, at))
         return Dropped(dropped, unsent)
 
     async def record_subject_correction(
@@ -299,22 +311,17 @@ class AdapterStore:
             )
         return updated
 
-    async def mark_sent(self, message_id: UUID, at: dt.datetime) -> None:
-        """The answer is on the topic: forget its content, keep that it was sent."""
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE outbox SET sent_at = ?, payload = NULL WHERE message_id = ?",
-                (ts(at), str(message_id)),
-            )
+    async def mark_sent(self, message_ids: Iterable[UUID], at: dt.datetime) -> None:
+        """The answers are on the topic: forget their content, keep that they were sent. One
+        statement for all of them."""
+        ids = list(message_ids)
+        if ids:
+            await self._write(lambda conn: writes_.mark_sent(conn, ids, at))
 
     async def purge_personal_data(self, now: dt.datetime) -> None:
-        async with self._transaction() as db:
-            await writes.purge_personal_data(db, now)
+        await self._write(lambda conn: writes_.purge_personal_data(conn, now))
 
     # -- reads --------------------------------------------------------------------------------
-
-    async def knows_question_set(self, message_id: UUID) -> bool:
-        return await reads.knows_question_set(self._db, message_id)
 
     async def unsent(self) -> list[OutboxEntry]:
         return await reads.unsent(self._db)
@@ -346,6 +353,16 @@ class Dropped(NamedTuple):
 def _answer_items(payload: bytes) -> tuple[AnswerItem, ...]:
     message = decode(payload)
     return message.answers if isinstance(message, PartnerAnswer) else ()
+
+
+async def _in_thread(db: aiosqlite.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    """Run `work` on the plain `sqlite3` connection, in aiosqlite's thread: one round-trip.
+
+    aiosqlite queues every call to its one thread; `_execute` is that queue (aiosqlite has
+    kept it since 0.17), and `_conn` the connection it owns (it is only used in that thread).
+    """
+    result: _T = await db._execute(work, db._conn)  # type: ignore[no-untyped-call]
+    return result
 
 
 def _prepare_file(path: Path) -> None:

@@ -20,10 +20,11 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     command = [sys.executable, "-m", "broker.cli", "bench", "--youths", str(YOUTHS)]
     command += ["--sizes", str(YOUTHS), "--databases", "sqlite", "--heap-rounds", "3"]
-    command += ["--profile", "--json-out", str(out)]
+    command += ["--capacity", "--profile", "--json-out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Throughput" in done.stdout, "the tables are printed"
+    assert "CPU per round" in done.stdout
     document: dict[str, Any] = json.loads(out.read_text())
     return document
 
@@ -69,6 +70,26 @@ def test_speed_latency_and_ratio_are_positive(report: dict[str, Any]) -> None:
     # The adapters answered every question set in their own process: it used CPU too.
     assert run["cpu"]["adapters_process_s"] > 0
     assert run["cpu"]["tansu_s"] >= 0
+
+
+def test_cpu_statements_and_commits_per_round(report: dict[str, Any]) -> None:
+    (run,) = report["runs"]
+    assert (run["load"], run["in_flight"], run["pair"]) == ("capacity", 0, 1)
+    cpu = run["cpu_per_round_ms"]
+    assert cpu["service"] > 0
+    assert cpu["adapters"] > 0
+    assert cpu["broker"] >= 0
+    assert cpu["postgresql"] is None  # SQLite: the database is in the service's process
+    assert cpu["total"] == pytest.approx(cpu["service"] + cpu["adapters"] + cpu["broker"], 0.01)
+    statements = run["statements"]
+    assert statements["statements_per_round"] > 0
+    assert 0 < statements["commits_per_round"] <= statements["statements_per_round"]
+    assert statements["by_kind_per_round"]["insert"] > 0
+    (group,) = report["summary"]
+    assert group["pairs"] == 1
+    assert group["rounds_per_s"]["median"] == run["rounds_per_s"]
+    assert report["memory_flatness"] == []  # one size: nothing to compare
+    assert report["settings"]["fetch_max_wait_ms"] > 0
 
 
 def test_memory_of_every_process_and_the_heap(report: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from typer.testing import CliRunner
 
 from broker.service.kafka_admin import create_topics
@@ -270,17 +270,17 @@ async def test_a_local_failure_reads_the_question_set_again_instead_of_skipping_
     ):
         store = runtime.store
         assert store is not None
-        record = store.record_question_set
+        record = store.record_batch
         attempts = 0
 
-        async def disk_fails_once(*args: Any, **kwargs: Any) -> bool:
+        async def disk_fails_once(*args: Any, **kwargs: Any) -> list[bool]:
             nonlocal attempts
             attempts += 1
             if attempts == 1:
                 raise sqlite3.OperationalError("disk I/O error")
             return await record(*args, **kwargs)
 
-        monkeypatch.setattr(store, "record_question_set", disk_fails_once)
+        monkeypatch.setattr(store, "record_batch", disk_fails_once)
         await publish(kafka_bootstrap, PARTNER, qs)
         [answer] = await reader.answers_to(qs.message_id)
 
@@ -328,3 +328,89 @@ async def test_a_withdrawal_on_the_question_topic_drops_the_pending_set(
         await reader.settle()
 
     assert reader._replies(qs.message_id) == []
+
+
+@pytest.mark.parametrize("crash", ["after_recording", "after_the_acks", "after_marking_sent"])
+async def test_a_crash_between_two_steps_sends_the_same_answer_again(
+    kafka_bootstrap: str,
+    make_settings: MakeSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    crash: str,
+) -> None:
+    """The adapter freezes (as if killed) between two steps of a batch, before its offsets are
+    committed; a new adapter over the same state file sends the identical answer (same message
+    id, same bytes) or, once it was marked sent, nothing more, and answers the set only once."""
+    settings = make_settings(outbox_interval_seconds=60)
+    qs = question_set(PARTNER, Colour.ORANJE)
+    frozen = asyncio.Event()
+
+    async def freeze() -> None:
+        frozen.set()
+        await asyncio.Event().wait()  # never: the process is gone as far as Kafka can tell
+
+    async with answer_reader(kafka_bootstrap, PARTNER) as reader:
+        async with running_adapter(settings) as runtime:
+            store = runtime.store
+            assert store is not None
+            record, mark = store.record_batch, store.mark_sent
+
+            async def record_then_freeze(*args: Any, **kwargs: Any) -> list[bool]:
+                done = await record(*args, **kwargs)
+                if crash == "after_recording":
+                    await freeze()
+                return done
+
+            async def mark_around_freeze(*args: Any, **kwargs: Any) -> None:
+                if crash == "after_the_acks":
+                    await freeze()
+                await mark(*args, **kwargs)
+                if crash == "after_marking_sent":
+                    await freeze()
+
+            monkeypatch.setattr(store, "record_batch", record_then_freeze)
+            monkeypatch.setattr(store, "mark_sent", mark_around_freeze)
+            await publish(kafka_bootstrap, PARTNER, qs)
+            await asyncio.wait_for(frozen.wait(), 30)
+            monkeypatch.undo()
+        async with running_adapter(settings) as restarted:
+            await _until(
+                lambda: any(o.question_set_id == qs.message_id for o in restarted.outcomes)
+            )
+            await reader.answers_to(qs.message_id)
+            await reader.settle()
+            [again] = [o for o in restarted.outcomes if o.question_set_id == qs.message_id]
+
+    sent = [
+        r.value
+        for r in reader.seen
+        if r.value is not None and str(qs.message_id).encode() in r.value
+    ]
+    assert again.status is AnsweringStatus.DUPLICATE
+    assert len(set(sent)) == 1  # one answer, byte for byte, however often it was sent
+    assert len(sent) == (2 if crash == "after_the_acks" else 1)
+
+
+async def test_a_backlog_is_answered_in_batches_with_one_offset_commit_each(
+    kafka_bootstrap: str, make_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A counted guard: question sets waiting when the adapter starts are handled together,
+    not one offset commit (and one state transaction) per message."""
+    commits = 0
+    commit = AIOKafkaConsumer.commit
+
+    async def counted(self: AIOKafkaConsumer, *args: Any, **kwargs: Any) -> Any:
+        nonlocal commits
+        commits += 1
+        return await commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "commit", counted)
+    sets = [question_set(PARTNER, Colour.ORANJE) for _ in range(20)]
+    async with answer_reader(kafka_bootstrap, PARTNER) as reader:
+        await publish(kafka_bootstrap, PARTNER, *sets)
+        async with running_adapter(make_settings()) as runtime:
+            for qs in sets:
+                await reader.answers_to(qs.message_id)
+            await _until(lambda: len(runtime.outcomes) == len(sets))
+
+    assert {o.status for o in runtime.outcomes} == {AnsweringStatus.ANSWERED}
+    assert 1 <= commits <= 5

@@ -21,6 +21,7 @@ def test_the_spec_crosses_into_the_child_process_unchanged(tmp_path: Path) -> No
         partners=frozenset({Partner.SWT, Partner.CJG}),
         reference_data=tmp_path / "records",
         oversharing=frozenset({Partner.SWT}),
+        fetch_max_wait_ms=25,
     )
     again = AdapterGroupSpec.from_json(spec.to_json())
     assert again == spec
@@ -29,6 +30,7 @@ def test_the_spec_crosses_into_the_child_process_unchanged(tmp_path: Path) -> No
     settings = again.adapter_settings(Partner.CJG)
     assert settings.state_db == tmp_path / "adapter-cjg.db"
     assert settings.kafka_bootstrap == "127.0.0.1:9092"
+    assert settings.consumer_fetch_max_wait_ms == 25
 
 
 def test_lookup_objects_cannot_go_to_the_adapters_own_process(tmp_path: Path) -> None:

@@ -27,6 +27,8 @@ class ScriptedLookup:
 class FlakyLookup(ReferenceLookup):
     """Unavailable for the first `failures` calls, then the reference lookup."""
 
+    in_process = False  # stands for a partner's remote system: retried while unavailable
+
     def __init__(self, failures: int) -> None:
         super().__init__()
         self.failures = failures

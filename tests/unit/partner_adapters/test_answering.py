@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import uuid
@@ -138,20 +139,21 @@ async def test_a_republished_set_is_not_answered_twice_even_after_a_restart(
     assert status.question_sets_received == 1
 
 
-async def test_the_unique_constraint_catches_a_duplicate_the_read_check_missed(
-    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
+async def test_the_primary_key_decides_a_duplicate_also_when_two_processes_race(
+    open_store: OpenStore,
 ) -> None:
+    """No read before the insert: the question set's primary key decides which one records it."""
     qs = question_set(Partner.SWT, Colour.GROEN)
-    async with open_store(Partner.SWT) as store:
-        await answer_question_set(qs, ReferenceLookup(), store, retry=FAST_RETRY)
-
-        async def never_seen(message_id: uuid.UUID) -> bool:  # as if two processes raced
-            return False
-
-        monkeypatch.setattr(store, "knows_question_set", never_seen)
-        raced = await answer_question_set(qs, ReferenceLookup(), store, retry=FAST_RETRY)
-        assert raced.status is AnsweringStatus.DUPLICATE
-        assert len(await store.unsent()) == 1
+    async with open_store(Partner.SWT) as one, open_store(Partner.SWT) as other:
+        raced = await asyncio.gather(
+            answer_question_set(qs, ReferenceLookup(), one, retry=FAST_RETRY),
+            answer_question_set(qs, ReferenceLookup(), other, retry=FAST_RETRY),
+        )
+        assert sorted(o.status for o in raced) == sorted(
+            [AnsweringStatus.ANSWERED, AnsweringStatus.DUPLICATE]
+        )
+        assert len(await one.unsent()) == 1
+        assert (await other.status(qs.created_at)).question_sets_received == 1
 
 
 async def test_an_explicit_re_ask_with_a_new_message_id_is_answered_again(

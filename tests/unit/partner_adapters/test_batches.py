@@ -1,0 +1,186 @@
+"""The running adapter handles what one fetch returned as a batch: the same outcomes and the
+same state as one record at a time, with one state transaction (and one commit) per batch."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+
+from contracts import Colour, Partner, QuestionSet, Withdrawal, WithdrawalReason, encode
+from partner_adapters.answering import AnsweringStatus, receive, receive_batch
+from partner_adapters.delivery import deliver_outbox
+from partner_adapters.reference import ReferenceLookup
+from partner_adapters.state import AdapterStore, KafkaPosition, OutboxEntry
+from tests.unit.partner_adapters.builders import question_set
+from tests.unit.partner_adapters.conftest import FAST_RETRY
+from tests.unit.partner_adapters.lookups import FlakyLookup
+
+PARTNER = Partner.VEILIGHEIDSHUIS
+
+
+def _withdrawal(qs: QuestionSet) -> Withdrawal:
+    return Withdrawal(
+        round_id=qs.round_id,
+        correlation_id=qs.correlation_id,
+        policy=qs.policy,
+        partner=PARTNER,
+        question_ids=tuple(q.question_id for q in qs.questions),
+        reason=WithdrawalReason.ROUND_CANCELLED,
+    )
+
+
+def _records(now: dt.datetime) -> list[bytes]:
+    first, second, third = (question_set(PARTNER, Colour.ORANJE) for _ in range(3))
+    late = question_set(PARTNER, Colour.ORANJE).model_copy(
+        update={"deadline": now - dt.timedelta(seconds=1)}
+    )
+    elsewhere = question_set(Partner.CJIB, Colour.ROOD)
+    return [
+        b"\x00garbage",
+        encode(first),
+        encode(second),
+        encode(first),  # re-published within the batch
+        encode(late),
+        encode(_withdrawal(second)),  # sees `second` recorded: its unsent answer is dropped
+        encode(third),
+        encode(elsewhere),
+        encode(late),  # late again: rejected again (it was never answered)
+    ]
+
+
+@asynccontextmanager
+async def _store(path: Path) -> AsyncIterator[AdapterStore]:
+    store = await AdapterStore.open(path, PARTNER)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_a_batch_ends_as_one_record_at_a_time_does(tmp_path: Path) -> None:
+    now = dt.datetime.now(dt.UTC)
+    raw = _records(now)
+    positions = [KafkaPosition("q", 0, offset) for offset in range(len(raw))]
+    lookup = ReferenceLookup()
+    async with _store(tmp_path / "batch.db") as batched, _store(tmp_path / "single.db") as single:
+        together = await receive_batch(
+            list(zip(raw, positions, strict=True)), lookup, batched, retry=FAST_RETRY, now=now
+        )
+        one_by_one = [
+            await receive(r, lookup, single, position=p, retry=FAST_RETRY, now=now)
+            for r, p in zip(raw, positions, strict=True)
+        ]
+        states = [await s.status(now) for s in (batched, single)]
+        unsent = [[e.payload for e in await s.unsent()] for s in (batched, single)]
+
+    assert together == one_by_one
+    assert [o.status for o in together] == [
+        AnsweringStatus.REJECTED,
+        AnsweringStatus.ANSWERED,
+        AnsweringStatus.ANSWERED,
+        AnsweringStatus.DUPLICATE,
+        AnsweringStatus.REJECTED,
+        AnsweringStatus.WITHDRAWN,
+        AnsweringStatus.ANSWERED,
+        AnsweringStatus.REJECTED,
+        AnsweringStatus.REJECTED,
+    ]
+    assert together[5].dropped == (0, 1)  # all answered already; the answer is not sent
+    assert states[0] == states[1]
+    assert unsent[0] == unsent[1]  # the same answers, byte for byte
+    assert len(unsent[0]) == 2
+
+
+@dataclasses.dataclass
+class _Counts:
+    thread_calls: int = 0
+    commits: int = 0
+
+
+@contextmanager
+def _counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counts]:
+    """Counts calls into aiosqlite's thread, and the COMMITs they run."""
+    counts = _Counts()
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Callable[..., Any], *args: Any) -> Any:
+        counts.thread_calls += 1
+
+        def traced() -> Any:
+            conn: sqlite3.Connection = self._conn
+
+            def trace(statement: str) -> None:
+                counts.commits += statement.strip().upper().startswith("COMMIT")
+
+            conn.set_trace_callback(trace)
+            try:
+                return fn(*args)
+            finally:
+                conn.set_trace_callback(None)
+
+        return await execute(self, traced)  # type: ignore[no-untyped-call]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(aiosqlite.Connection, "_execute", counted)
+        yield counts
+
+
+async def test_one_transaction_and_one_commit_per_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A counted guard against sliding back to a transaction (or a round-trip) per message."""
+    sets = [question_set(PARTNER, Colour.ORANJE) for _ in range(20)]
+    sent: list[OutboxEntry] = []
+
+    async def send(entry: OutboxEntry) -> None:
+        sent.append(entry)
+
+    async with _store(tmp_path / "a.db") as store:
+        with _counted(monkeypatch) as recording:
+            outcomes = await receive_batch(
+                [(encode(qs), None) for qs in sets], ReferenceLookup(), store, retry=FAST_RETRY
+            )
+        with _counted(monkeypatch) as delivering:
+            assert await deliver_outbox(store, send) == len(sets)
+        with _counted(monkeypatch) as again:
+            duplicates = await receive_batch(
+                [(encode(qs), None) for qs in sets], ReferenceLookup(), store, retry=FAST_RETRY
+            )
+
+    assert {o.status for o in outcomes} == {AnsweringStatus.ANSWERED}
+    assert (recording.thread_calls, recording.commits) == (1, 1)
+    assert delivering.commits == 1  # every answer marked sent in one statement
+    assert delivering.thread_calls <= 5  # reading the outbox, and marking
+    assert {o.status for o in duplicates} == {AnsweringStatus.DUPLICATE}
+    assert (again.thread_calls, again.commits) == (1, 1)  # no read before the insert
+
+
+async def test_an_in_process_lookup_is_not_retried_and_a_remote_one_is(tmp_path: Path) -> None:
+    class Down(ReferenceLookup):
+        calls = 0
+
+        async def lookup(self, request: Any) -> Any:
+            type(self).calls += 1
+            raise ConnectionError("down")
+
+    qs = question_set(PARTNER, Colour.ORANJE)
+    remote = FlakyLookup(failures=1)  # `in_process = False`: retried, then answers
+    async with _store(tmp_path / "a.db") as store:
+        local = await receive(encode(qs), Down(), store, retry=FAST_RETRY)
+        again = qs.model_copy(update={"message_id": uuid.uuid4()})
+        retried = await receive(encode(again), remote, store, retry=FAST_RETRY)
+
+    assert Down.calls == 1
+    assert local.lookup_failure is not None
+    assert (local.lookup_failure.kind, local.lookup_failure.attempts) == ("ConnectionError", 1)
+    assert retried.status is AnsweringStatus.ANSWERED
+    assert remote.calls == 2
