@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 
 from aiokafka import AIOKafkaProducer
@@ -56,6 +56,7 @@ from handlers.completion import expire_overdue
 from handlers.db.engine import make_engine, make_session_factory
 from handlers.db.faults import is_transient, log_retry
 from handlers.db.migrate import require_current, upgrade
+from handlers.db.pending import PendingRows
 from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery
 from handlers.officials import Officials, load_officials
@@ -272,6 +273,28 @@ class MunicipalService(ConsumingService):
             )
             await uow.commit()
             return round_id
+
+        return await self._transact(work)
+
+    async def open_rounds(self, requests: Sequence[OpenRound]) -> list[str]:
+        """Open many rounds in one transaction, as a batch of open-round commands is: their
+        outbox and processing-log rows in one INSERT each. All or none (a refused request
+        fails the call: open that one alone to see why)."""
+
+        async def work(uow: UnitOfWork) -> list[str]:
+            now = utc_now()
+            with PendingRows(uow.session) as pending:
+                ids = [
+                    (
+                        await open_round(
+                            uow, self.policy, r, now=now, deadline=self.settings.round_deadline
+                        )
+                    )[0]
+                    for r in requests
+                ]
+                await pending.flush(*pending.rows)
+            await uow.commit()
+            return ids
 
         return await self._transact(work)
 

@@ -90,7 +90,12 @@ async def run_pipeline(
     try:
         on_start()
         started = time.perf_counter()
-        opener = asyncio.create_task(_open_all(service, youths, case_ids, window, results))
+        # At capacity the backend sends its commands at once, and the service opens them a
+        # batch per transaction (as it does a fetched batch of commands); in flight, one by one.
+        batch = OPEN_BATCH if in_flight <= 0 else 1
+        opener = asyncio.create_task(
+            _open_all(service, youths, case_ids, window, results, batch=batch)
+        )
         try:
             async with asyncio.timeout(timeout_seconds):
                 completions = await results.collect(len(case_ids), window, on_round_done)
@@ -119,6 +124,10 @@ async def run_pipeline(
     )
 
 
+# Rounds opened per transaction at capacity: a fetched batch of open-round commands.
+OPEN_BATCH = 100
+
+
 async def read_wire_records(bootstrap: str) -> tuple[list[WireRecord], list[WireRecord]]:
     """Every question set and answer message the run put on Kafka."""
     questions = await read_topics(bootstrap, [question_topic(p) for p in Partner])
@@ -132,12 +141,23 @@ async def _open_all(
     case_ids: Sequence[str],
     window: asyncio.Semaphore,
     results: _ResultWatch,
+    *,
+    batch: int = 1,
 ) -> None:
-    for youth, case_id in zip(youths, case_ids, strict=True):
-        await window.acquire()
-        request = OpenRound(case_id=case_id, colour=youth.colour, actor=_ACTOR)
+    pairs = list(zip(youths, case_ids, strict=True))
+    for start in range(0, len(pairs), batch):
+        chunk = pairs[start : start + batch]
+        for _ in chunk:
+            await window.acquire()
+        requests = [OpenRound(case_id=c, colour=y.colour, actor=_ACTOR) for y, c in chunk]
         # Registered before its result can exist: that takes two Kafka hops and more.
-        results.expect(await service.open_round(request))
+        opened = (
+            [await service.open_round(requests[0])]
+            if len(requests) == 1
+            else await service.open_rounds(requests)
+        )
+        for round_id in opened:
+            results.expect(round_id)
 
 
 class _ResultWatch:
