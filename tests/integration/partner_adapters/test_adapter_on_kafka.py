@@ -174,6 +174,12 @@ async def test_a_restart_does_not_answer_twice_and_a_re_ask_is_answered(
             await publish(kafka_bootstrap, PARTNER, qs, re_ask)  # same round: one partition
             [again] = await reader.answers_to(re_ask.message_id)
             await reader.settle()
+            await _until(
+                lambda: (
+                    {qs.message_id, re_ask.message_id}
+                    <= {o.question_set_id for o in restarted.outcomes}
+                )
+            )
             statuses = {
                 o.question_set_id: o.status for o in restarted.outcomes if o.question_set_id
             }
@@ -195,6 +201,9 @@ async def test_a_refused_question_is_answered_by_hand_while_the_adapter_runs(
     ):
         await publish(kafka_bootstrap, PARTNER, qs)
         [partial] = await reader.answers_to(qs.message_id)
+        # The batch's outcomes are reported once its offsets are committed, which may be
+        # just after its answers reached Kafka.
+        await _until(lambda: any(o.question_set_id == qs.message_id for o in runtime.outcomes))
         [outcome] = [o for o in runtime.outcomes if o.question_set_id == qs.message_id]
         refused = outcome.open_questions[0]
 
