@@ -11,36 +11,26 @@ stand-in producer.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
-from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
-from faststream.kafka import TestKafkaBroker
 from sqlalchemy import update
 
 from broker.service.municipal import MunicipalService
-from broker.settings import ServiceSettings
 from contracts.enums import Colour, Partner, YesNo
 from contracts.messages import CancelRoundCommand, OpenRoundCommand, utc_now
 from contracts.topics import COMMANDS, DEADLETTER, answer_topic, message_key
 from contracts.wire import encode
-from handlers.cases import NewCase
-from handlers.db.migrate import upgrade
 from handlers.db.tables import AnswerRow, DeadLetterRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
 from handlers.states import RoundState
-from tests.support.signing import partner_keys_dir
+from tests.unit.broker.service.in_memory import Log, consume, youth
 from tests.unit.handlers.builders import (
     ACTOR,
     POLICY,
     all_rows,
     answer_to,
-    new_case,
     question_set_of,
     question_sets,
     register,
@@ -53,81 +43,13 @@ from tests.unit.handlers.builders import (
 TODAY = utc_now().date()
 
 
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[MunicipalService]:
-    """The service over a fresh, migrated SQLite file, its consumer connected in memory."""
-    settings = ServiceSettings(
-        partner_keys_dir=partner_keys_dir(),
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'iaj.db'}",
-        kafka_bootstrap="127.0.0.1:1",  # never dialled: the test broker replaces the consumer
-        create_topics=False,
-        database_retry_seconds=1.0,
-    )
-    svc = MunicipalService(settings, POLICY)
-    svc.producer = _Producer()  # duck-typed: send_and_wait only
-    await upgrade(svc.engine)
-    try:
-        async with TestKafkaBroker(svc.broker):
-            yield svc
-    finally:
-        await svc.engine.dispose()
-
-
-class _Producer:
-    """Stands in for the relay's AIOKafkaProducer: keeps what was sent directly."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes]] = []
-
-    async def send_and_wait(self, topic: str, value: bytes, **_: Any) -> None:
-        self.sent.append((topic, value))
-
-
-class _Log:
-    """Log positions: every record gets the next offset of its topic's partition 0."""
-
-    def __init__(self) -> None:
-        self._next: dict[str, int] = {}
-
-    def record(self, topic: str, value: bytes, key: bytes = b"") -> Any:
-        offset = self._next.get(topic, 0)
-        self._next[topic] = offset + 1
-        return ConsumerRecord(
-            topic=topic,
-            partition=0,
-            offset=offset,
-            timestamp=0,
-            timestamp_type=0,
-            key=key,
-            value=value,
-            checksum=None,
-            serialized_key_size=len(key),
-            serialized_value_size=len(value),
-            headers=[],
-        )
-
-
-async def _consume(service: MunicipalService, records: Sequence[Any]) -> None:
-    """Hand one batch to the service's subscriber, as its consumer loop does."""
-    (subscriber,) = service.broker.subscribers
-    await subscriber.process_message(tuple(records))
-    assert not service.halted
-
-
-def _youth() -> NewCase:
-    return new_case(
-        born=TODAY.replace(year=TODAY.year - 17) - dt.timedelta(days=40),
-        informed_on=TODAY - dt.timedelta(days=7),
-    )
-
-
 async def _open_round(service: MunicipalService) -> str:
-    case_id = await register(service.sessions, _youth(), today=TODAY)
+    case_id = await register(service.sessions, youth(), today=TODAY)
     return await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor=ACTOR))
 
 
 async def test_an_open_round_command_opens_the_round_once(service: MunicipalService) -> None:
-    case_id = await register(service.sessions, _youth(), today=TODAY)
+    case_id = await register(service.sessions, youth(), today=TODAY)
     command = OpenRoundCommand(
         round_id=uuid.uuid4(),
         correlation_id=uuid.uuid4(),
@@ -136,9 +58,9 @@ async def test_an_open_round_command_opens_the_round_once(service: MunicipalServ
         colour=Colour.GROEN,
         requested_by=ACTOR,
     )
-    log = _Log()
+    log = Log()
 
-    await _consume(service, [log.record(COMMANDS, encode(command), message_key(command.round_id))])
+    await consume(service, [log.record(COMMANDS, encode(command), message_key(command.round_id))])
 
     (round_row,) = await all_rows(service.sessions, RoundRow)
     assert (round_row.id, round_row.case_id) == (str(command.round_id), case_id)
@@ -155,7 +77,7 @@ async def test_an_open_round_command_opens_the_round_once(service: MunicipalServ
     # Sent twice (a producer retry: same command, next offset): still one round; the only
     # new rows are the repeat's inbox entry and its reply (`duplicate`) in the outbox.
     before = await snapshot(service.sessions)
-    await _consume(service, [log.record(COMMANDS, encode(command), message_key(command.round_id))])
+    await consume(service, [log.record(COMMANDS, encode(command), message_key(command.round_id))])
     after = await snapshot(service.sessions)
     assert (after["rounds"], after["questions"]) == (before["rounds"], before["questions"])
     grown = {
@@ -171,7 +93,7 @@ async def test_a_batch_from_several_topics_completes_a_round_and_dead_letters_th
 ) -> None:
     round_id = await _open_round(service)
     sets = await question_sets(service.sessions, round_id)
-    log = _Log()
+    log = Log()
     batch = [
         # Nee from every partner: the question that waits on a match is not asked.
         log.record(answer_topic(qs.partner), signed(encode(answer_to(qs, YesNo.NEE))))
@@ -180,14 +102,14 @@ async def test_a_batch_from_several_topics_completes_a_round_and_dead_letters_th
     poison = log.record(answer_topic(Partner.RN), b"\x00 geen JSON")
     batch.insert(1, poison)
 
-    await _consume(service, batch)
+    await consume(service, batch)
 
     (result,) = await results(service.sessions, round_id)
     assert str(result.round_id) == round_id
     assert len(await all_rows(service.sessions, AnswerRow)) == sum(len(qs.questions) for qs in sets)
     (letter,) = await all_rows(service.sessions, DeadLetterRow)
     assert (letter.topic, letter.reason) == (poison.topic, "not_json")
-    assert service.producer.sent == [(DEADLETTER, poison.value)]  # type: ignore[union-attr]
+    assert service.producer.sent == [(DEADLETTER, poison.value, {})]  # type: ignore[union-attr]
 
 
 async def test_a_failing_batch_is_retried_one_by_one_and_only_the_failing_message_is_kept_aside(
@@ -205,11 +127,11 @@ async def test_a_failing_batch_is_retried_one_by_one_and_only_the_failing_messag
             .values(shape="onleesbaar")
         )
         await uow.commit()
-    log = _Log()
+    log = Log()
     good = log.record(answer_topic(Partner.LEERPLICHT), signed(encode(answer_to(leerplicht))))
     failing = log.record(answer_topic(Partner.SWT), signed(encode(answer_to(swt))))
 
-    await _consume(service, [failing, good])
+    await consume(service, [failing, good])
 
     # The batch as a whole failed and kept nothing; one by one, the good message was kept ...
     stored = {a.question_id for a in await all_rows(service.sessions, AnswerRow)}
@@ -235,7 +157,7 @@ async def test_a_cancel_command_of_an_official_cancels_and_one_of_a_stranger_is_
     service: MunicipalService,
 ) -> None:
     round_id = await _open_round(service)
-    log = _Log()
+    log = Log()
 
     def cancel(requested_by: str) -> bytes:
         return encode(
@@ -247,14 +169,14 @@ async def test_a_cancel_command_of_an_official_cancels_and_one_of_a_stranger_is_
             )
         )
 
-    await _consume(service, [log.record(COMMANDS, cancel("onbekende.ambtenaar"))])
+    await consume(service, [log.record(COMMANDS, cancel("onbekende.ambtenaar"))])
     (letter,) = await all_rows(service.sessions, DeadLetterRow)
     assert (letter.reason, letter.topic) == ("command_rejected", COMMANDS)
     assert "not an official" in letter.detail
     assert "onbekende.ambtenaar" not in letter.detail
     assert (await all_rows(service.sessions, RoundRow))[0].state == RoundState.OPEN
 
-    await _consume(service, [log.record(COMMANDS, cancel(ACTOR))])
+    await consume(service, [log.record(COMMANDS, cancel(ACTOR))])
     (round_row,) = await all_rows(service.sessions, RoundRow)
     assert round_row.state == RoundState.CANCELLED
     (result,) = await results(service.sessions, round_id)

@@ -8,35 +8,27 @@ stand-in producer.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
-from faststream.kafka import TestKafkaBroker
 
 from broker.service.municipal import MunicipalService
 from broker.service.relay import OutboxRelay
-from broker.settings import ServiceSettings
 from contracts.content_free_logs import LogFormat, configure_logging
 from contracts.enums import Colour, Partner, YesNo
 from contracts.messages import OpenRoundCommand, utc_now
 from contracts.topics import COMMANDS, answer_topic, message_key, question_topic
 from contracts.wire import encode
-from handlers.cases import NewCase
-from handlers.db.migrate import upgrade
-from tests.support.signing import partner_keys_dir
+from tests.unit.broker.service.in_memory import Log, consume, youth
 from tests.unit.handlers.builders import (
     ACTOR,
     POLICY,
     answer_to,
-    new_case,
     question_set_of,
     question_sets,
     register,
@@ -62,82 +54,6 @@ def log_lines() -> Iterator[io.StringIO]:
         root.setLevel(saved[1])
 
 
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[MunicipalService]:
-    settings = ServiceSettings(
-        partner_keys_dir=partner_keys_dir(),
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'iaj.db'}",
-        kafka_bootstrap="127.0.0.1:1",  # never dialled: the test broker replaces the consumer
-        create_topics=False,
-        database_retry_seconds=1.0,
-    )
-    svc = MunicipalService(settings, POLICY)
-    svc.producer = _Producer()  # duck-typed: send and send_and_wait only
-    await upgrade(svc.engine)
-    try:
-        async with TestKafkaBroker(svc.broker):
-            yield svc
-    finally:
-        await svc.engine.dispose()
-
-
-class _Producer:
-    """Stands in for the relay's AIOKafkaProducer: takes every record at once."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes, dict[str, bytes]]] = []
-
-    async def send_and_wait(self, topic: str, value: bytes, **_: Any) -> None:
-        self.sent.append((topic, value, {}))
-
-    async def send(
-        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> asyncio.Future[None]:
-        self.sent.append((topic, value, dict(headers)))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-
-class _Log:
-    def __init__(self) -> None:
-        self._next: dict[str, int] = {}
-
-    def record(
-        self, topic: str, value: bytes, key: bytes = b"", headers: dict[str, str] | None = None
-    ) -> Any:
-        offset = self._next.get(topic, 0)
-        self._next[topic] = offset + 1
-        return ConsumerRecord(
-            topic=topic,
-            partition=0,
-            offset=offset,
-            timestamp=0,
-            timestamp_type=0,
-            key=key,
-            value=value,
-            checksum=None,
-            serialized_key_size=len(key),
-            serialized_value_size=len(value),
-            headers=[(k, v.encode()) for k, v in (headers or {}).items()],
-        )
-
-
-async def _consume(service: MunicipalService, records: list[Any]) -> None:
-    (subscriber,) = service.broker.subscribers
-    await subscriber.process_message(tuple(records))
-    assert not service.halted
-
-
-def _youth() -> NewCase:
-    import datetime as dt
-
-    return new_case(
-        born=TODAY.replace(year=TODAY.year - 17) - dt.timedelta(days=40),
-        informed_on=TODAY - dt.timedelta(days=7),
-    )
-
-
 def _parsed(out: io.StringIO) -> list[dict[str, Any]]:
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
     assert lines, "nothing was logged"
@@ -151,8 +67,8 @@ def _events(lines: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
 async def test_a_round_logs_one_json_line_per_step_with_its_ids_and_no_content(
     service: MunicipalService, log_lines: io.StringIO
 ) -> None:
-    assert _youth().naam == NAME
-    case_id = await register(service.sessions, _youth(), today=TODAY)
+    assert youth().naam == NAME
+    case_id = await register(service.sessions, youth(), today=TODAY)
     command = OpenRoundCommand(
         round_id=uuid.uuid4(),
         correlation_id=uuid.uuid4(),
@@ -162,10 +78,10 @@ async def test_a_round_logs_one_json_line_per_step_with_its_ids_and_no_content(
         requested_by=ACTOR,
     )
     round_id, correlation_id = str(command.round_id), str(command.correlation_id)
-    kafka = _Log()
+    kafka = Log()
 
     # The backend's command: the round is opened ...
-    await _consume(
+    await consume(
         service,
         [
             kafka.record(
@@ -195,7 +111,7 @@ async def test_a_round_logs_one_json_line_per_step_with_its_ids_and_no_content(
     batch.append(kafka.record(answer_topic(Partner.SWT), encode(answer_to(swt, YesNo.NEE))))
     poison = f'{{"type": "answer", "naam": "{NAME}", "x": "{MARKER}"}}'.encode()
     batch.append(kafka.record(answer_topic(Partner.RN), poison))
-    await _consume(service, batch)
+    await consume(service, batch)
 
     text = log_lines.getvalue()
     lines = _parsed(log_lines)
@@ -242,7 +158,7 @@ async def test_a_round_logs_one_json_line_per_step_with_its_ids_and_no_content(
 async def test_a_rejected_command_is_logged_by_reason_without_the_requester(
     service: MunicipalService, log_lines: io.StringIO
 ) -> None:
-    case_id = await register(service.sessions, _youth(), today=TODAY)
+    case_id = await register(service.sessions, youth(), today=TODAY)
     stranger = "onbekende.ambtenaar"
     command = OpenRoundCommand(
         round_id=uuid.uuid4(),
@@ -253,7 +169,7 @@ async def test_a_rejected_command_is_logged_by_reason_without_the_requester(
         requested_by=stranger,
     )
 
-    await _consume(service, [_Log().record(COMMANDS, encode(command))])
+    await consume(service, [Log().record(COMMANDS, encode(command))])
 
     text = log_lines.getvalue()
     lines = _parsed(log_lines)
