@@ -8,6 +8,7 @@ import pytest
 
 from contracts import Colour, PolicyError, haarlem_policy
 from contracts.policy import load_policy_text
+from tests.support.policy_text import TRAILER
 
 # Lines 1-6; the first [[question]] entry starts on line 7, the second on line 14.
 HEADER = """\
@@ -17,32 +18,6 @@ effective_from = 2026-01-01
 toelichting_max_chars = 280
 detail_text_max_chars = 200
 adres_reden_min_chars = 20
-"""
-# Tracks and labels, appended to every policy text so that line numbers above stay put.
-TRAILER = """
-[[track]]
-track = "iaj"
-below_age = 23
-criteria_any = ["politiecontacten"]
-colours = ["groen", "oranje", "rood"]
-
-[[track]]
-track = "bit"
-below_age = 28
-criteria_any = ["gedrag_gecontinueerd"]
-colours = ["rood"]
-
-[[label]]
-colour = "groen"
-family = false
-
-[[label]]
-colour = "oranje"
-family = true
-
-[[label]]
-colour = "rood"
-family = true
 """
 VALID = """\
 [[question]]

@@ -11,6 +11,7 @@ from typer.testing import CliRunner, Result
 
 from broker.cli.policy import app
 from contracts import AnswerShape, Colour, Partner, haarlem_policy
+from tests.support.policy_text import TRAILER
 
 SHAPES = {s.value for s in AnswerShape}
 
@@ -116,7 +117,8 @@ def test_unknown_partner_is_a_usage_error() -> None:
     assert "politie" in result.output
 
 
-BAD_POLICY = """\
+BAD_POLICY = (
+    """\
 id = "test"
 version = 1
 effective_from = 2026-01-01
@@ -129,31 +131,9 @@ key = "risicosignalen"
 subject = "jongere"
 text = "Zijn er risicosignalen?"
 shapes = { oranje = "ja_nee_domeinen", rood = "ja_nee" }
-
-[[track]]
-track = "iaj"
-below_age = 23
-criteria_any = ["politiecontacten"]
-colours = ["groen", "oranje", "rood"]
-
-[[track]]
-track = "bit"
-below_age = 28
-criteria_any = ["gedrag_gecontinueerd"]
-colours = ["rood"]
-
-[[label]]
-colour = "groen"
-family = false
-
-[[label]]
-colour = "oranje"
-family = true
-
-[[label]]
-colour = "rood"
-family = true
 """
+    + TRAILER
+)
 
 
 @pytest.fixture
