@@ -111,12 +111,17 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
 
     async def flush_periodically() -> None:
         # Sends answers recorded by `iaj adapter answer --record-only` or left by a failure.
+        loop = asyncio.get_running_loop()
+        metrics_due = loop.time() + settings.metrics_interval_seconds
         while True:
             await asyncio.sleep(settings.outbox_interval_seconds)
             try:
                 await send_recorded()
             except Exception as exc:  # the outbox keeps them; the next round tries again
                 _log.warning("recorded answers not sent yet: %s", type(exc).__name__)
+            if loop.time() < metrics_due:
+                continue
+            metrics_due = loop.time() + settings.metrics_interval_seconds
             try:
                 await refresh_state_metrics()
             except Exception as exc:  # the gauges keep their last values and timestamp

@@ -89,6 +89,11 @@ class AdapterSettings(BaseSettings):
     outbox_interval_seconds: float = Field(
         default=2.0, gt=0, description="How often recorded, unsent answers are sent"
     )
+    # The state gauges count whole tables: refreshed at about a scrape interval, not at the
+    # outbox's pace, so their cost does not grow with the rounds handled per second.
+    metrics_interval_seconds: float = Field(
+        default=15.0, gt=0, description="How often the state gauges of /metrics are recounted"
+    )
     redelivery_delay_seconds: float = Field(
         default=5.0,
         ge=0,

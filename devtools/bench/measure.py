@@ -70,7 +70,7 @@ class MemorySampler:
     A thread rather than a task: a busy event loop would sample exactly when memory is low.
     """
 
-    def __init__(self, pids: Mapping[str, int | str], interval_seconds: float = 0.05) -> None:
+    def __init__(self, pids: Mapping[str, int | str], interval_seconds: float = 0.25) -> None:
         self._pids = dict(pids)
         self._interval = interval_seconds
         self.peaks: dict[str, int] = dict.fromkeys(self._pids, 0)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from faststream import TestApp
 from faststream.kafka import TestKafkaBroker
 from prometheus_client import REGISTRY
 
 from contracts import Colour, Partner, encode
 from contracts.topics import question_topic
+from partner_adapters import runtime as runtime_module
 from partner_adapters.metrics import STATE
 from partner_adapters.reference import ReferenceLookup
 from partner_adapters.runtime import adapter_readiness, build_adapter
 from partner_adapters.settings import AdapterSettings
+from partner_adapters.state import AdapterStore
 from tests.support.signing import private_key_path
 from tests.unit.partner_adapters.builders import question_set
 
@@ -69,3 +75,52 @@ async def test_counters_and_state_gauges_follow_the_question_sets(tmp_path: Path
     assert ready.checks["state"] == "ok"
     assert ready.checks["kafka"] != "ok"
     assert STATE.collect()
+
+
+async def _calls_when(
+    condition: Callable[[], bool], calls: dict[str, int], within: float = 20.0
+) -> dict[str, int]:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"not reached: {calls}"
+        await asyncio.sleep(0.01)
+    return dict(calls)
+
+
+@pytest.mark.parametrize(("metrics_interval", "recounted"), [(3600.0, False), (0.05, True)])
+async def test_state_gauges_are_recounted_at_their_own_interval_not_the_outboxs(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    metrics_interval: float,
+    recounted: bool,
+) -> None:
+    """Counting the state's tables costs more as it grows: the outbox flush (every 10 ms
+    here) must not recount them; the metrics interval does."""
+    calls = {"flush": 0, "recount": 0}
+    real_deliver, real_status = runtime_module.deliver_outbox, AdapterStore.status
+
+    async def counted_deliver(*args: Any, **kwargs: Any) -> int:
+        calls["flush"] += 1
+        return await real_deliver(*args, **kwargs)
+
+    async def counted_status(self: AdapterStore, *args: Any, **kwargs: Any) -> Any:
+        calls["recount"] += 1
+        return await real_status(self, *args, **kwargs)
+
+    monkeypatch.setattr(runtime_module, "deliver_outbox", counted_deliver)
+    monkeypatch.setattr(AdapterStore, "status", counted_status)
+    partner = Partner.OM
+    settings = AdapterSettings(
+        partner=partner,
+        state_db=tmp_path / "om.db",
+        outbox_interval_seconds=0.01,
+        metrics_interval_seconds=metrics_interval,
+        signing_key=private_key_path(partner),
+    )
+    runtime = build_adapter(settings, lookup=ReferenceLookup())
+    async with TestKafkaBroker(runtime.broker), TestApp(runtime.app):
+        if recounted:
+            seen = await _calls_when(lambda: calls["recount"] >= 3, calls)
+        else:
+            seen = await _calls_when(lambda: calls["flush"] >= 20, calls)
+    assert seen["recount"] >= 3 if recounted else seen["recount"] == 1  # 1: at start-up
