@@ -43,6 +43,7 @@ async def run_baseline(
     *,
     group_options: Mapping[str, int],
     timeout_seconds: float,
+    client: Mapping[str, Any] | None = None,
 ) -> BaselineResult:
     """Move `questions` and `answers` (grouped by their partner's topics); time from the
     first question produced to the last answer consumed. Joins happen before the clock."""
@@ -51,14 +52,15 @@ async def run_baseline(
     partners = sorted(asked.keys() | replies.keys())
     q_topic = {p: f"bench.{run}.questions.{p}" for p in partners}
     a_topic = {p: f"bench.{run}.answers.{p}" for p in partners}
-    await create_topics(bootstrap, [*q_topic.values(), *a_topic.values()])
+    options = {"bootstrap_servers": bootstrap, **(client or {})}
+    await create_topics(bootstrap, [*q_topic.values(), *a_topic.values()], **(client or {}))
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    producer = AIOKafkaProducer(**options, acks="all", linger_ms=2)
     joined = {
-        p: _consumer(bootstrap, [q_topic[p]], f"bench-{run}-{p}", group_options) for p in partners
+        p: _consumer(options, [q_topic[p]], f"bench-{run}-{p}", group_options) for p in partners
     }
     collector, collector_joined = _consumer(
-        bootstrap, list(a_topic.values()), f"bench-{run}-municipal", group_options
+        options, list(a_topic.values()), f"bench-{run}-municipal", group_options
     )
     echoes = {p: consumer for p, (consumer, _) in joined.items()}
     consumers = [*echoes.values(), collector]
@@ -111,11 +113,9 @@ class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 def _consumer(
-    bootstrap: str, topics: Sequence[str], group: str, options: Mapping[str, int]
+    client: Mapping[str, Any], topics: Sequence[str], group: str, options: Mapping[str, int]
 ) -> tuple[AIOKafkaConsumer, asyncio.Event]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest", **options
-    )
+    consumer = AIOKafkaConsumer(**client, group_id=group, auto_offset_reset="earliest", **options)
     assigned = _Assigned()
     consumer.subscribe(list(topics), listener=assigned)
     return consumer, assigned.event

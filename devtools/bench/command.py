@@ -14,8 +14,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from broker.cli.common import fail, out
-from devtools.adapter_group import EMBEDDED_FETCH_MAX_WAIT_MS
+from devtools.adapter_group import EMBEDDED_FETCH_MAX_WAIT_MS, KAFKA_FETCH_MAX_WAIT_MS
 from devtools.bench import BenchSettings, Database, run_bench
+from devtools.bench.brokers import BrokerKind
 from devtools.bench.databases import DEFAULT_POSTGRES_DSN, LOCAL_POSTGRES
 from devtools.bench.report import document, git_state, print_tables, write_json
 from devtools.bench.runner import CAPACITY
@@ -124,14 +125,22 @@ def bench(
             "interleaved; the report gives min and median over them.",
         ),
     ] = 1,
+    kafka: Annotated[
+        BrokerKind,
+        typer.Option(
+            help="The broker: embedded (Tansu) or apache (Apache Kafka as deployed, SASL and "
+            "ACLs; needs Java and `make kafka-jars`).",
+        ),
+    ] = BrokerKind.EMBEDDED,
     fetch_max_wait_ms: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=0,
-            help="Every consumer's fetch wait (service, adapters, baseline): the embedded "
-            "broker does not answer a waiting fetch when data arrives.",
+            help="Every consumer's fetch wait (service, adapters, baseline). Default: "
+            f"{EMBEDDED_FETCH_MAX_WAIT_MS} ms on the embedded broker, which does not answer a "
+            f"waiting fetch when data arrives; {KAFKA_FETCH_MAX_WAIT_MS} ms on Apache Kafka.",
         ),
-    ] = EMBEDDED_FETCH_MAX_WAIT_MS,
+    ] = None,
     json_out: Annotated[
         Path | None,
         typer.Option(help="Where to write the JSON (default bench-results/bench-<time>.json)."),
@@ -167,7 +176,8 @@ def bench(
         databases=_databases(databases),
         in_flight=CAPACITY if capacity else in_flight,
         pairs=pairs,
-        fetch_max_wait_ms=fetch_max_wait_ms,
+        kafka=kafka,
+        fetch_wait_override_ms=fetch_max_wait_ms,
         seed=seed,
         heap_rounds=heap_rounds,
         profile_dir=path.parent if profile else None,

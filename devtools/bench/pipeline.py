@@ -13,16 +13,17 @@ import datetime as dt
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
 
 from broker.service.municipal import MunicipalService
 from contracts.enums import Partner
 from contracts.topics import RESULTS, answer_topic, question_topic
-from devtools.bench.wire import WireRecord, read_topics
+from devtools.bench.wire import WireRecord, read_topics, topic_partitions
 from devtools.embedded_stack import EmbeddedStack
 from devtools.synthetic_youths import SyntheticYouth
 from handlers.cases import register_case
@@ -77,6 +78,7 @@ async def run_pipeline(
     in_flight: int,
     timeout_seconds: float,
     fetch_max_wait_ms: int = 500,
+    client: Mapping[str, Any] | None = None,
     on_start: Callable[[], None] = lambda: None,
     on_round_done: Callable[[], None] = lambda: None,
 ) -> PipelineResult:
@@ -86,7 +88,7 @@ async def run_pipeline(
     if service is None:
         raise RuntimeError("the stack is not running")
     window = asyncio.Semaphore(in_flight if in_flight > 0 else len(case_ids) or 1)
-    results = await _ResultWatch.start(stack.bootstrap, fetch_max_wait_ms)
+    results = await _ResultWatch.start(stack.bootstrap, fetch_max_wait_ms, client or {})
     try:
         on_start()
         started = time.perf_counter()
@@ -128,10 +130,12 @@ async def run_pipeline(
 OPEN_BATCH = 100
 
 
-async def read_wire_records(bootstrap: str) -> tuple[list[WireRecord], list[WireRecord]]:
+async def read_wire_records(
+    bootstrap: str, client: Mapping[str, Any] | None = None
+) -> tuple[list[WireRecord], list[WireRecord]]:
     """Every question set and answer message the run put on Kafka."""
-    questions = await read_topics(bootstrap, [question_topic(p) for p in Partner])
-    answers = await read_topics(bootstrap, [answer_topic(p) for p in Partner])
+    questions = await read_topics(bootstrap, [question_topic(p) for p in Partner], client=client)
+    answers = await read_topics(bootstrap, [answer_topic(p) for p in Partner], client=client)
     return questions, answers
 
 
@@ -175,15 +179,17 @@ class _ResultWatch:
         self._expected.add(round_id)
 
     @classmethod
-    async def start(cls, bootstrap: str, fetch_max_wait_ms: int) -> _ResultWatch:
+    async def start(
+        cls, bootstrap: str, fetch_max_wait_ms: int, client: Mapping[str, Any]
+    ) -> _ResultWatch:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
+            **client,
             enable_auto_commit=False,
             fetch_max_wait_ms=fetch_max_wait_ms,  # as the stack's consumers: the clock stops here
         )
+        partitions = await topic_partitions(bootstrap, [RESULTS], client)
         await consumer.start()
-        await consumer.topics()
-        partitions = [TopicPartition(RESULTS, p) for p in consumer.partitions_for_topic(RESULTS)]
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
         for tp in partitions:

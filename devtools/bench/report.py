@@ -54,6 +54,7 @@ def run_report(
     pipeline: PipelineResult,
     baseline: BaselineResult,
     clock: CpuClock,
+    idle: CpuClock,
     objects: ObjectCount,
     heap: HeapReading | None,
     memory_peaks: Mapping[str, int],
@@ -73,6 +74,8 @@ def run_report(
         "in_flight": in_flight,  # 0: capacity
         "pair": pair,  # which of the interleaved pipeline + baseline pairs
         "cpu_per_round_ms": _cpu_per_round(clock, pipeline.rounds, database, postgresql_measured),
+        # The stack at rest: % of one core per process (the consumers' polling).
+        "idle_cpu_percent": _idle_percent(idle, database, postgresql_measured),
         "statements": statements.per_round(pipeline.rounds),
         "rounds": {
             "opened": pipeline.rounds,
@@ -116,6 +119,17 @@ def run_report(
             heap, objects, pipeline.rounds, memory_peaks, tansu_after_pipeline, tansu_after_baseline
         ),
         "profile": profile,
+    }
+
+
+def _idle_percent(idle: CpuClock, database: str, postgresql_measured: bool) -> dict[str, Any]:
+    per_round = _cpu_per_round(idle, 1, database, postgresql_measured)
+    seconds = max(idle.wall_seconds, 1e-9)
+    # CPU seconds per wall second, as % of a core (the "per round" figures are ms for 1 round).
+    return {
+        name: None if value is None else round(value / 1000 / seconds * 100, 1)
+        for name, value in per_round.items()
+        if name in PROCESSES or name == "total"
     }
 
 

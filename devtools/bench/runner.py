@@ -11,14 +11,14 @@ import contextlib
 import cProfile
 import datetime as dt
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from contracts.policy import load_policy
-from devtools.adapter_group import EMBEDDED_FETCH_MAX_WAIT_MS
 from devtools.bench.baseline import BaselineResult, run_baseline
+from devtools.bench.brokers import BenchBroker, BrokerKind, bench_broker
 from devtools.bench.databases import (
     DEFAULT_POSTGRES_DSN,
     LOCAL_POSTGRES,
@@ -40,14 +40,13 @@ from devtools.bench.pipeline import PipelineResult, read_wire_records, register_
 from devtools.bench.profile import write_profile
 from devtools.bench.report import run_report
 from devtools.bench.statements import StatementCounter
-from devtools.embedded_kafka import EmbeddedKafka
 from devtools.embedded_stack import EmbeddedStack, StackOptions
 from devtools.synthetic_youths import SyntheticYouth, focus_list, write_partner_records
 
 __all__ = ["BenchSettings", "Progress", "run_bench"]
 
-# As the embedded stack's consumers: Tansu re-admits a group member after its session ends.
-_GROUP_OPTIONS = {"session_timeout_ms": 1000, "heartbeat_interval_ms": 250}
+# Seconds the stack is measured at rest, before the rounds.
+IDLE_SECONDS = 3.0
 CAPACITY = 0  # `in_flight`: every round opened at once
 
 
@@ -64,14 +63,21 @@ class BenchSettings:
     databases: tuple[Database, ...] = (Database.SQLITE, Database.POSTGRESQL)
     in_flight: int = 25  # rounds open at once; CAPACITY (0): all at once
     pairs: int = 1  # interleaved pipeline + baseline runs per database and size
-    # Every consumer's fetch wait, the service's and adapters' included: the embedded broker
-    # does not answer a waiting fetch when data arrives.
-    fetch_max_wait_ms: int = EMBEDDED_FETCH_MAX_WAIT_MS
+    kafka: BrokerKind = BrokerKind.EMBEDDED
+    # Every consumer's fetch wait, the service's and adapters' included (None: the broker's
+    # default): the embedded broker does not answer a waiting fetch when data arrives.
+    fetch_wait_override_ms: int | None = None
     seed: int = 2026
     heap_rounds: int = 50  # extra rounds traced by tracemalloc after the timed ones; 0: none
     profile_dir: Path | None = None  # profile each pipeline run, write the reports here
     postgres_dsn: str = DEFAULT_POSTGRES_DSN
     timeout_seconds: float = 1800.0
+
+    @property
+    def fetch_max_wait_ms(self) -> int:
+        if self.fetch_wait_override_ms is not None:
+            return self.fetch_wait_override_ms
+        return self.kafka.default_fetch_max_wait_ms
 
     @property
     def load(self) -> str:
@@ -91,7 +97,7 @@ class BenchSettings:
             "timeout_seconds": self.timeout_seconds,
             "colour_mix": "devtools.synthetic_youths.COLOUR_MIX",
             "adapters": "all 14 in one child process, ReferenceLookup over generated records",
-            "kafka": "embedded Tansu, one fresh broker per run",
+            "kafka": self.kafka.description,
             "postgresql": "a local server of the benchmark's own, fsync on"
             if self.postgres_dsn == LOCAL_POSTGRES
             else "the server at --postgres-dsn, a fresh database per run",
@@ -171,10 +177,9 @@ async def _run(
     progress.run_started(label, size)
     async with (
         bench_database(database, workdir.parent, postgres_dsn) as url,
-        EmbeddedKafka() as kafka,
+        bench_broker(settings.kafka, workdir / "kafka") as kafka,
     ):
         pid = kafka.pid
-        assert pid is not None
         server = (
             None if database is not Database.POSTGRESQL else await postgres_server_pid(postgres_dsn)
         )
@@ -186,6 +191,7 @@ async def _run(
             database_url=url,
             adapters_in_own_process=True,
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            kafka_passwords=kafka.passwords,
         )
         async with EmbeddedStack(options, kafka.bootstrap) as stack:
             assert stack.service is not None
@@ -195,12 +201,18 @@ async def _run(
             progress.step("registering cases")
             case_ids = await register_cases(stack.service, youths)
             others: dict[str, int | Callable[[], float]] = {
-                "tansu": pid,
+                "tansu": kafka.cpu_seconds(),
                 "adapters_process": adapters_pid,
             }
             if server is not None:  # every process of the server: sessions come and go
                 server_pid = server
                 others["postgresql"] = lambda: process_tree_cpu_seconds(server_pid)
+            # The stack at rest first: what its consumers' polling costs per second, which
+            # every round pays a share of (the fewer rounds per second, the larger).
+            idle = CpuClock(others)
+            idle.start()
+            await asyncio.sleep(IDLE_SECONDS)
+            idle.stop()
             clock = CpuClock(others)
             statements = StatementCounter(stack.service.engine)
             objects = ObjectCount()
@@ -223,6 +235,7 @@ async def _run(
                     in_flight=settings.in_flight,
                     timeout_seconds=settings.timeout_seconds,
                     fetch_max_wait_ms=settings.fetch_max_wait_ms,
+                    client=kafka.client,
                     on_start=start,
                     on_round_done=progress.round_done,
                 )
@@ -232,10 +245,14 @@ async def _run(
                 statements.stop()
             objects.stop()
             tansu_after_pipeline = proc_status_kib(pid)
-            pipeline.questions, pipeline.answers = await read_wire_records(kafka.bootstrap)
-            heap = await _heap_phase(settings, stack, youths, case_ids, label, progress)
+            pipeline.questions, pipeline.answers = await read_wire_records(
+                kafka.bootstrap, kafka.client
+            )
+            heap = await _heap_phase(
+                settings, stack, youths, case_ids, label, progress, kafka.client
+            )
         progress.step("baseline")
-        baseline = await _baseline(kafka.bootstrap, pipeline, settings)
+        baseline = await _baseline(kafka, pipeline, settings)
         tansu_after_baseline = proc_status_kib(pid)
     profile = None
     if profiler is not None and settings.profile_dir is not None:
@@ -254,6 +271,7 @@ async def _run(
         pipeline=pipeline,
         baseline=baseline,
         clock=clock,
+        idle=idle,
         objects=objects,
         heap=heap,
         memory_peaks=memory.peaks,
@@ -270,6 +288,7 @@ async def _heap_phase(
     case_ids: Sequence[str],
     label: str,
     progress: Progress,
+    client: Mapping[str, Any],
 ) -> HeapReading | None:
     """A second round for the first `heap_rounds` cases, under tracemalloc, on the same warm
     stack: what the Python heap keeps per round once the measured rounds are behind it.
@@ -287,6 +306,7 @@ async def _heap_phase(
         in_flight=settings.in_flight,
         timeout_seconds=settings.timeout_seconds,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        client=client,
         on_start=heap.start,
         on_round_done=progress.round_done,
     )
@@ -300,13 +320,17 @@ async def _heap_phase(
 
 
 async def _baseline(
-    bootstrap: str, pipeline: PipelineResult, settings: BenchSettings
+    kafka: BenchBroker, pipeline: PipelineResult, settings: BenchSettings
 ) -> BaselineResult:
     return await run_baseline(
-        bootstrap,
+        kafka.bootstrap,
         pipeline.questions,
         pipeline.answers,
         # The same fetch wait as the pipeline's consumers: on Tansu it bounds every hop.
-        group_options={**_GROUP_OPTIONS, "fetch_max_wait_ms": settings.fetch_max_wait_ms},
+        group_options={
+            **settings.kafka.group_options,
+            "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+        },
         timeout_seconds=settings.timeout_seconds,
+        client=kafka.client,
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
-__all__ = ["WireRecord", "read_topics", "total_bytes"]
+__all__ = ["WireRecord", "read_topics", "topic_partitions", "total_bytes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,23 +33,22 @@ def total_bytes(records: Iterable[WireRecord]) -> int:
 
 
 async def read_topics(
-    bootstrap: str, topics: Sequence[str], *, timeout_seconds: float = 120.0
+    bootstrap: str,
+    topics: Sequence[str],
+    *,
+    timeout_seconds: float = 120.0,
+    client: Mapping[str, Any] | None = None,
 ) -> list[WireRecord]:
     """Every record now in `topics`, from the beginning, in timestamp order (no group)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **(client or {}),
     )
     await consumer.start()
     try:
-        await consumer.topics()  # fetches every topic's metadata
-        missing = [t for t in topics if not consumer.partitions_for_topic(t)]
-        if missing:
-            raise RuntimeError(f"no such topics on {bootstrap}: {', '.join(missing)}")
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic))
-        ]
+        partitions = await topic_partitions(bootstrap, topics, client)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -74,3 +75,24 @@ async def read_topics(
 
 async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
     return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+
+async def topic_partitions(
+    bootstrap: str, topics: Sequence[str], client: Mapping[str, Any] | None = None
+) -> list[TopicPartition]:
+    """Every partition of `topics`, asked of the cluster (a consumer's own metadata holds only
+    the topics it has used so far)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client or {}))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    missing = [d["topic"] for d in described if d["error_code"] or not d["partitions"]]
+    if missing:
+        raise RuntimeError(f"no such topics on {bootstrap}: {', '.join(missing)}")
+    return [
+        TopicPartition(d["topic"], p["partition"])
+        for d in described
+        for p in sorted(d["partitions"], key=lambda p: int(p["partition"]))
+    ]

@@ -45,12 +45,15 @@ async def _count(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = (
     return int(rows[0][0])
 
 
+# Read after every batch: served by the partial index `outbox_unsent`, not a scan.
+UNSENT = (
+    "SELECT message_id, question_set_id, round_id, correlation_id, payload FROM outbox "
+    "WHERE sent_at IS NULL ORDER BY created_at, message_id"
+)
+
+
 async def unsent(db: aiosqlite.Connection) -> list[OutboxEntry]:
-    rows = await _all(
-        db,
-        "SELECT message_id, question_set_id, round_id, correlation_id, payload FROM outbox "
-        "WHERE sent_at IS NULL ORDER BY created_at, message_id",
-    )
+    rows = await _all(db, UNSENT)
     return [OutboxEntry(UUID(r[0]), UUID(r[1]), UUID(r[2]), UUID(r[3]), bytes(r[4])) for r in rows]
 
 

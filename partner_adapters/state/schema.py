@@ -131,4 +131,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at      TEXT NOT NULL,
     sent_at         TEXT
 );
+-- What is still to send, read after every batch: without it each read scans every answer
+-- ever sent, and the adapter's cost per question set grows with its history.
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (created_at, message_id) WHERE sent_at IS NULL;
 """

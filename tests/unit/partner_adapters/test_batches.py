@@ -20,6 +20,7 @@ from partner_adapters.answering import AnsweringStatus, receive, receive_batch
 from partner_adapters.delivery import deliver_outbox
 from partner_adapters.reference import ReferenceLookup
 from partner_adapters.state import AdapterStore, KafkaPosition, OutboxEntry
+from partner_adapters.state.reads import UNSENT
 from tests.unit.partner_adapters.builders import question_set
 from tests.unit.partner_adapters.conftest import FAST_RETRY
 from tests.unit.partner_adapters.lookups import FlakyLookup
@@ -184,3 +185,22 @@ async def test_an_in_process_lookup_is_not_retried_and_a_remote_one_is(tmp_path:
     assert (local.lookup_failure.kind, local.lookup_failure.attempts) == ("ConnectionError", 1)
     assert retried.status is AnsweringStatus.ANSWERED
     assert remote.calls == 2
+
+
+async def test_the_unsent_answers_are_found_by_index_however_many_were_sent(
+    tmp_path: Path,
+) -> None:
+    """Read after every batch: a scan of every answer ever sent would make each question
+    set cost more than the one before."""
+    path = tmp_path / "state.db"
+    async with _store(path) as store:
+        await receive_batch(
+            [(encode(question_set(PARTNER, Colour.ORANJE)), None) for _ in range(3)],
+            ReferenceLookup(),
+            store,
+            retry=FAST_RETRY,
+        )
+        assert len(await store.unsent()) == 3
+    with sqlite3.connect(path) as db:
+        plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {UNSENT}"))
+    assert "USING INDEX outbox_unsent" in plan, plan

@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 
 from contracts import Colour, Partner, encode
 from contracts.topics import question_topic
+from partner_adapters import delivery
 from partner_adapters import runtime as runtime_module
 from partner_adapters.metrics import STATE
 from partner_adapters.reference import ReferenceLookup
@@ -97,7 +98,7 @@ async def test_state_gauges_are_recounted_at_their_own_interval_not_the_outboxs(
     """Counting the state's tables costs more as it grows: the outbox flush (every 10 ms
     here) must not recount them; the metrics interval does."""
     calls = {"flush": 0, "recount": 0}
-    real_deliver, real_status = runtime_module.deliver_outbox, AdapterStore.status
+    real_deliver, real_status = delivery.deliver_outbox, AdapterStore.status
 
     async def counted_deliver(*args: Any, **kwargs: Any) -> int:
         calls["flush"] += 1
@@ -107,7 +108,7 @@ async def test_state_gauges_are_recounted_at_their_own_interval_not_the_outboxs(
         calls["recount"] += 1
         return await real_status(self, *args, **kwargs)
 
-    monkeypatch.setattr(runtime_module, "deliver_outbox", counted_deliver)
+    monkeypatch.setattr(runtime_module, "deliver_outbox", counted_deliver)  # as runtime calls it
     monkeypatch.setattr(AdapterStore, "status", counted_status)
     partner = Partner.OM
     settings = AdapterSettings(
