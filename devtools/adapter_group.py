@@ -45,8 +45,10 @@ __all__ = [
 GROUP_TIMING = {"session_timeout_ms": 3000, "heartbeat_interval_ms": 500}
 # Tansu does not answer a waiting fetch when data arrives: every consumer waits out its
 # `fetch_max_wait_ms` (Kafka's default 500 ms) at each hop. Real Kafka wakes it; keep the
-# default there (`KAFKA_FETCH_MAX_WAIT_MS`).
-EMBEDDED_FETCH_MAX_WAIT_MS = 10
+# default there (`KAFKA_FETCH_MAX_WAIT_MS`). Shorter is not faster: an idle consumer fetches
+# 1000/wait times a second, and the 16 of the stack at 10 ms cost a whole core at rest (50 ms:
+# half of one; `iaj bench` reports it as idle CPU), which the rounds then wait for.
+EMBEDDED_FETCH_MAX_WAIT_MS = 50
 KAFKA_FETCH_MAX_WAIT_MS = 500
 _START_TIMEOUT_SECONDS = 90
 _READY = "adapters ready"

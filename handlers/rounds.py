@@ -8,8 +8,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Table, insert, or_, select
 
 from contracts.enums import Colour, Criterion, Partner, SubjectRole, Track
 from contracts.policy import AskedQuestion, Policy
@@ -31,6 +32,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("handlers.rounds")
+
+_ROUNDS = cast(Table, RoundRow.__table__)
+_QUESTIONS = cast(Table, QuestionRow.__table__)
+_QUESTION_COLUMNS = tuple(c.key for c in _QUESTIONS.columns)
 
 
 @dataclass(frozen=True)
@@ -88,21 +93,25 @@ async def open_round(
             "or its deadline before asking the partners again"
         )
     round_id = str(request.round_id or uuid.uuid4())
-    round_row = RoundRow(
-        id=round_id,
-        case_id=case.id,
-        colour=colour.value,
-        policy_id=policy.id,
-        policy_version=policy.version,
-        correlation_id=str(request.correlation_id or uuid.uuid4()),
-        command_id=request.command_id,
-        state=RoundState.OPEN,
-        opened_at=now,
-        deadline=now + deadline,
-        opened_by=request.actor,
-    )
-    uow.session.add(round_row)
-    await uow.session.flush()  # the round first: its questions refer to it
+    round_values = {
+        "id": round_id,
+        "case_id": case.id,
+        "colour": colour.value,
+        "policy_id": policy.id,
+        "policy_version": policy.version,
+        "correlation_id": str(request.correlation_id or uuid.uuid4()),
+        "command_id": request.command_id,
+        "state": RoundState.OPEN,
+        "opened_at": now,
+        "deadline": now + deadline,
+        "opened_by": request.actor,
+        "result_revision": 1,
+    }
+    # Written with Core, not the ORM's unit of work: the hot path opens many rounds a batch.
+    # The round first (its questions refer to it), and before the next request of a batch
+    # looks for an open round of its case.
+    await uow.session.execute(insert(_ROUNDS), [round_values])
+    round_row = RoundRow(**round_values)  # detached: what the question sets are built from
     questions = list(_questions(policy, case, round_id, colour))
     # Issued before they are inserted: each question is written once, with its question set.
     issue_question_sets(
@@ -122,8 +131,10 @@ async def open_round(
         case_id=case.id,
         round_id=round_id,
     )
-    uow.session.add_all(questions)
-    await uow.session.flush()  # the question keys are checked here
+    # One statement for all of them; their unique keys are checked here.
+    await uow.session.execute(
+        insert(_QUESTIONS), [{c: getattr(q, c) for c in _QUESTION_COLUMNS} for q in questions]
+    )
     asked = sorted({q.partner for q in questions if q.status == QuestionStatus.OPEN})
     fields = {
         "event": "round_opened",
