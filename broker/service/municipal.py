@@ -268,9 +268,12 @@ class MunicipalService(ConsumingService):
         """Open a round now (the CLI and tests; partners learn of it through the relay)."""
 
         async def work(uow: UnitOfWork) -> str:
-            round_id, _ = await open_round(
-                uow, self.policy, request, now=utc_now(), deadline=self.settings.round_deadline
-            )
+            # Its outbox and processing-log rows one INSERT per table, as in a batch.
+            with PendingRows(uow.session) as pending:
+                round_id, _ = await open_round(
+                    uow, self.policy, request, now=utc_now(), deadline=self.settings.round_deadline
+                )
+                await pending.flush(*pending.rows)
             await uow.commit()
             return round_id
 
