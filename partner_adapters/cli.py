@@ -23,6 +23,8 @@ from contracts.messages import utc_now
 from kafka_access.tracing import configure_tracing
 from partner_adapters import interactive
 from partner_adapters.answering import retry_pending
+from partner_adapters.desk.cli import desk as desk_command
+from partner_adapters.desk.cli import users_app as desk_users_app
 from partner_adapters.errors import AdapterError
 from partner_adapters.kafka_io import deliver_once
 from partner_adapters.keys_cli import app as keys_app
@@ -47,6 +49,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(keys_app, name="keys", help="The signing key: generate one, show its id.")
+app.add_typer(desk_users_app, name="desk-user", help="The desk's users: add, remove, list.")
+app.command(name="desk")(desk_command)
 _out = Console()
 _err = Console(stderr=True)
 T = TypeVar("T")

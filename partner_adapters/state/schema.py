@@ -121,6 +121,22 @@ CREATE TABLE IF NOT EXISTS subject_corrections (
     sets        INTEGER NOT NULL
 );
 
+-- The partner desk's log (partner_adapters.desk): who signed in, viewed the list or a
+-- question set, answered or tried to answer a question, and when. Never content: no name,
+-- no answer; `detail` holds a refusal reason code or an answer message id only. Added like
+-- every table here (CREATE ... IF NOT EXISTS at every open): an older state file gets it on
+-- its next open, nothing else changes.
+CREATE TABLE IF NOT EXISTS desk_log (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    at              TEXT NOT NULL,
+    user_name       TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    question_set_id TEXT,
+    question_id     TEXT,
+    detail          TEXT
+);
+CREATE INDEX IF NOT EXISTS desk_log_action ON desk_log (action, at);
+
 -- Answers decided but not yet confirmed sent. The payload is cleared once sent.
 CREATE TABLE IF NOT EXISTS outbox (
     message_id      TEXT PRIMARY KEY,

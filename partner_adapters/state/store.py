@@ -36,6 +36,7 @@ from contracts import (
     decode,
 )
 from partner_adapters.errors import WrongStateFile
+from partner_adapters.state import desk as desk_
 from partner_adapters.state import reads
 from partner_adapters.state import writes as writes_
 from partner_adapters.state.codec import ts
@@ -337,6 +338,27 @@ class AdapterStore:
 
     async def status(self, now: dt.datetime, *, recent: int = 10) -> AdapterStatus:
         return await reads.status(self._db, self.partner, now, recent=recent)
+
+    # -- the partner desk (partner_adapters.desk) --------------------------------------------
+
+    async def record_desk_event(self, event: desk_.DeskEvent) -> None:
+        """One line of the desk's log: who did what to which question set; never content."""
+        await self._write(lambda conn: desk_.insert_desk_event(conn, event))
+
+    async def desk_events(self, *, limit: int = 100) -> list[desk_.DeskEvent]:
+        return await desk_.desk_events(self._db, limit=limit)
+
+    async def desk_pending_sets(self, now: dt.datetime) -> list[desk_.PendingSet]:
+        """Question sets with open questions before their deadline, oldest first."""
+        return await desk_.pending_sets(self._db, now)
+
+    async def desk_question_set(self, question_set_id: UUID) -> desk_.SetDetail | None:
+        return await desk_.question_set_detail(self._db, question_set_id)
+
+    async def desk_recent_answers(
+        self, since: dt.datetime, *, limit: int = 50
+    ) -> list[desk_.RecentAnswer]:
+        return await desk_.recent_answers(self._db, since, limit=limit)
 
 
 class _NoLongerOpen(Exception):

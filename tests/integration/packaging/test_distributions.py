@@ -85,7 +85,7 @@ def test_the_partner_wheel_holds_the_contracts_and_the_adapter_only(partner_whee
 def test_iaj_adapter_runs_in_the_partners_environment(partner_env: Path) -> None:
     helped = _run(partner_env / "iaj-adapter", "--help", cwd=partner_env)
     assert helped.returncode == 0, helped.stderr
-    for command in ("run", "status", "pending", "answer"):
+    for command in ("run", "status", "pending", "answer", "desk", "desk-user"):
         assert command in helped.stdout
 
 
@@ -115,6 +115,42 @@ def test_every_adapter_module_imports_in_the_partners_environment(partner_env: P
     script = f"import importlib\nfor name in {modules!r}:\n    importlib.import_module(name)\n"
     imported = _run(partner_env / "python", "-c", script, cwd=partner_env)
     assert imported.returncode == 0, imported.stderr
+
+
+def test_the_partner_wheel_ships_the_desks_templates_and_static_files(
+    partner_wheel: Path,
+) -> None:
+    desk = ROOT / "partner_adapters" / "desk"
+    needed = {
+        str(path.relative_to(ROOT))
+        for folder in ("templates", "static")
+        for path in (desk / folder).iterdir()
+    }
+    with zipfile.ZipFile(partner_wheel) as archive:
+        assert needed <= set(archive.namelist())
+
+
+def test_the_desk_works_in_the_partners_environment(partner_env: Path) -> None:
+    # Every template compiles, the static files are found, a user can be added (Argon2).
+    script = (
+        "from jinja2 import Environment, PackageLoader\n"
+        "from starlette.staticfiles import StaticFiles\n"
+        "from partner_adapters.desk import create_desk_app\n"
+        "env = Environment(loader=PackageLoader('partner_adapters.desk', 'templates'))\n"
+        "assert len([env.get_template(n) for n in env.list_templates()]) >= 5\n"
+        "StaticFiles(packages=[('partner_adapters.desk', 'static')])\n"
+    )
+    imported = _run(partner_env / "python", "-c", script, cwd=partner_env)
+    assert imported.returncode == 0, imported.stderr
+    users = partner_env.parent / "desk-users.toml"
+    added = subprocess.run(
+        [str(partner_env / "iaj-adapter"), "desk-user", "add", "j.jansen", "--users-file",
+         str(users), "--password-stdin"],
+        input="een-lang-synthetisch-wachtwoord\n", capture_output=True, text=True,
+        cwd=partner_env, timeout=120, check=False,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "$argon2id$" in users.read_text()
 
 
 def test_the_municipal_wheel_ships_no_dev_tools_tests_or_adapter(tmp_path: Path) -> None:
