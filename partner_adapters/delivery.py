@@ -24,10 +24,15 @@ it, or an awaitable that completes when it did (so several can be in flight at o
 
 
 async def deliver_outbox(
-    store: AdapterStore, send: Send, *, now: Callable[[], dt.datetime] = utc_now
+    store: AdapterStore,
+    send: Send,
+    *,
+    now: Callable[[], dt.datetime] = utc_now,
+    fold: bool = False,
 ) -> int:
     """Send every unsent answer; return how many were sent. Errors from `send` propagate,
-    after the entries the broker did confirm were marked sent."""
+    after the entries the broker did confirm were marked sent. `fold`: marked sent by the
+    store's next transaction (the running adapter's next batch), not one of their own."""
     entries = await store.unsent()
     confirmed: list[OutboxEntry] = []
     in_flight: list[tuple[OutboxEntry, Awaitable[object]]] = []
@@ -48,7 +53,7 @@ async def deliver_outbox(
                 error = error or result
             else:
                 confirmed.append(entry)
-    await store.mark_sent([e.message_id for e in confirmed], now())
+    await store.mark_sent([e.message_id for e in confirmed], now(), fold=fold)
     if error is not None:
         raise error
     return len(confirmed)

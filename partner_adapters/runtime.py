@@ -100,7 +100,8 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
         store, _, _ = runtime.require()
         send = send_one if not traces else _traced(send_one, traces)
         async with runtime.delivering:  # the handler and the periodic flush take turns
-            sent = await deliver_outbox(store, send)
+            # Marked sent by the next batch's transaction, or by the periodic flush.
+            sent = await deliver_outbox(store, send, fold=True)
         ANSWERS_SENT.labels(partner.value).inc(sent)
         return sent
 
@@ -117,6 +118,7 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
             await asyncio.sleep(settings.outbox_interval_seconds)
             try:
                 await send_recorded()
+                await runtime.require()[0].flush_sent()
             except Exception as exc:  # the outbox keeps them; the next round tries again
                 _log.warning("recorded answers not sent yet: %s", type(exc).__name__)
             if loop.time() < metrics_due:

@@ -82,6 +82,10 @@ class AdapterStore:
         self.partner = partner
         # One transaction at a time on the connection: a BEGIN inside another's would fail.
         self._writing = asyncio.Lock()
+        # Answers the broker confirmed, to be marked sent by the next transaction (`mark_sent`
+        # with `fold=True`): the hot path writes once per batch, not twice. Lost in a crash,
+        # they are sent again with the same bytes, as any answer not yet marked sent is.
+        self._sent_later: dict[UUID, dt.datetime] = {}
 
     @classmethod
     async def open(cls, path: Path, partner: Partner) -> AdapterStore:
@@ -104,6 +108,7 @@ class AdapterStore:
         return cls(db, partner)
 
     async def close(self) -> None:
+        await self.flush_sent()
         await self._db.close()
 
     async def __aenter__(self) -> Self:
@@ -121,13 +126,16 @@ class AdapterStore:
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A transaction of several awaited statements (for the rare notices)."""
         async with self._writing:
+            folded = dict(self._sent_later)
             await self._db.execute("BEGIN IMMEDIATE")
             try:
+                await _in_thread(self._db, lambda conn: _mark_folded(conn, folded))
                 yield self._db
             except BaseException:
                 await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
+            self._forget_folded(folded)
 
     async def _write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `work` in one `BEGIN IMMEDIATE` transaction, in one call to the connection's
@@ -136,6 +144,9 @@ class AdapterStore:
         def transaction(conn: sqlite3.Connection) -> _T:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                # First what was confirmed sent since the last transaction: `work` (a
+                # withdrawal dropping unsent answers) must see those answers as sent.
+                _mark_folded(conn, folded)
                 result = work(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -144,7 +155,14 @@ class AdapterStore:
             return result
 
         async with self._writing:
-            return await _in_thread(self._db, transaction)
+            folded = dict(self._sent_later)
+            result = await _in_thread(self._db, transaction)
+            self._forget_folded(folded)
+            return result
+
+    def _forget_folded(self, folded: dict[UUID, dt.datetime]) -> None:
+        for message_id in folded:
+            self._sent_later.pop(message_id, None)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -312,12 +330,25 @@ class AdapterStore:
             )
         return updated
 
-    async def mark_sent(self, message_ids: Iterable[UUID], at: dt.datetime) -> None:
+    async def mark_sent(
+        self, message_ids: Iterable[UUID], at: dt.datetime, *, fold: bool = False
+    ) -> None:
         """The answers are on the topic: forget their content, keep that they were sent. One
-        statement for all of them."""
+        statement for all of them. `fold`: in the next transaction instead of one of its own
+        (`unsent` no longer returns them meanwhile; `flush_sent` or `close` writes them)."""
         ids = list(message_ids)
-        if ids:
-            await self._write(lambda conn: writes_.mark_sent(conn, ids, at))
+        if not ids:
+            return
+        if fold:
+            for message_id in ids:
+                self._sent_later.setdefault(message_id, at)
+            return
+        await self._write(lambda conn: writes_.mark_sent(conn, ids, at))
+
+    async def flush_sent(self) -> None:
+        """Write the folded marks now, in a transaction of their own, if there are any."""
+        if self._sent_later:
+            await self._write(lambda conn: None)
 
     async def purge_personal_data(self, now: dt.datetime) -> None:
         await self._write(lambda conn: writes_.purge_personal_data(conn, now))
@@ -325,7 +356,8 @@ class AdapterStore:
     # -- reads --------------------------------------------------------------------------------
 
     async def unsent(self) -> list[OutboxEntry]:
-        return await reads.unsent(self._db)
+        entries = await reads.unsent(self._db)
+        return [e for e in entries if e.message_id not in self._sent_later]
 
     async def open_questions(
         self, now: dt.datetime, *, include_expired: bool = False
@@ -337,6 +369,7 @@ class AdapterStore:
         return await reads.pending_question_sets(self._db, self.partner, now)
 
     async def status(self, now: dt.datetime, *, recent: int = 10) -> AdapterStatus:
+        await self.flush_sent()  # `undelivered` counts what is not marked sent
         return await reads.status(self._db, self.partner, now, recent=recent)
 
     # -- the partner desk (partner_adapters.desk) --------------------------------------------
@@ -375,6 +408,14 @@ class Dropped(NamedTuple):
 def _answer_items(payload: bytes) -> tuple[AnswerItem, ...]:
     message = decode(payload)
     return message.answers if isinstance(message, PartnerAnswer) else ()
+
+
+def _mark_folded(conn: sqlite3.Connection, folded: dict[UUID, dt.datetime]) -> None:
+    by_time: dict[dt.datetime, list[UUID]] = {}
+    for message_id, at in folded.items():
+        by_time.setdefault(at, []).append(message_id)
+    for at, ids in by_time.items():
+        writes_.mark_sent(conn, ids, at)
 
 
 async def _in_thread(db: aiosqlite.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:

@@ -204,3 +204,59 @@ async def test_the_unsent_answers_are_found_by_index_however_many_were_sent(
     with sqlite3.connect(path) as db:
         plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {UNSENT}"))
     assert "USING INDEX outbox_unsent" in plan, plan
+
+
+def _sent_in_file(path: Path) -> dict[str, bool]:
+    """Per answer in the state file: marked sent (its content forgotten) or not."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT message_id, sent_at IS NOT NULL AND payload IS NULL FROM outbox")
+        return {str(m): bool(sent) for m, sent in rows}
+
+
+async def test_the_running_adapter_marks_answers_sent_in_its_next_batchs_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One transaction per batch: the marks of what the broker confirmed ride along with the
+    next batch (or the periodic flush, or closing), instead of a commit of their own."""
+    path = tmp_path / "a.db"
+
+    async def confirmed(entry: OutboxEntry) -> None:
+        return None
+
+    async with _store(path) as store:
+        await receive_batch(
+            [(encode(question_set(PARTNER, Colour.ORANJE)), None)], ReferenceLookup(), store
+        )
+        with _counted(monkeypatch) as delivering:
+            assert await deliver_outbox(store, confirmed, fold=True) == 1
+        first = set(_sent_in_file(path))
+        assert _sent_in_file(path) == dict.fromkeys(first, False)  # not yet in the file
+        assert await store.unsent() == []  # but not sent again meanwhile
+        with _counted(monkeypatch) as next_batch:
+            await receive_batch(
+                [(encode(question_set(PARTNER, Colour.ORANJE)), None)], ReferenceLookup(), store
+            )
+        in_file = _sent_in_file(path)
+        assert {m: in_file[m] for m in first} == dict.fromkeys(first, True)
+        assert sorted(in_file.values()) == [False, True]  # the new answer: not sent yet
+        assert await deliver_outbox(store, confirmed, fold=True) == 1
+    assert delivering.commits == 0
+    assert (next_batch.thread_calls, next_batch.commits) == (1, 1)
+    assert set(_sent_in_file(path).values()) == {True}  # closing wrote the last marks
+
+
+async def test_a_withdrawal_after_a_folded_mark_sees_the_answer_as_sent(tmp_path: Path) -> None:
+    qs = question_set(PARTNER, Colour.ORANJE)
+
+    async def confirmed(entry: OutboxEntry) -> None:
+        return None
+
+    async with _store(tmp_path / "a.db") as store:
+        await receive_batch([(encode(qs), None)], ReferenceLookup(), store)
+        await deliver_outbox(store, confirmed, fold=True)
+        (outcome,) = await receive_batch(
+            [(encode(_withdrawal(qs)), None)], ReferenceLookup(), store
+        )
+    assert outcome.status is AnsweringStatus.WITHDRAWN
+    assert outcome.dropped == (0, 0)  # nothing left to drop: the answer had gone out
+    assert set(_sent_in_file(tmp_path / "a.db").values()) == {True}
