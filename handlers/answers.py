@@ -28,6 +28,7 @@ from handlers.answer_refusals import Refuser, notify_malformed
 from handlers.answer_signatures import PartnerKeys, verified_signatures
 from handlers.cases import get_case
 from handlers.completion import result_message_id, result_of
+from handlers.db.detached import detached
 from handlers.db.pending import PendingRows
 from handlers.db.tables import (
     AnswerRow,
@@ -181,14 +182,14 @@ async def _load_rounds(uow: UnitOfWork, round_ids: set[str]) -> dict[str, _Round
         .order_by(rounds.c.id)
         .with_for_update()
     )
-    contexts = {row.id: _RoundContext(RoundRow(**row._mapping), []) for row in rows}
+    contexts = {row.id: _RoundContext(detached(RoundRow, row._mapping), []) for row in rows}
     if not contexts:
         return contexts
     for row in await uow.session.execute(
         select(questions).where(questions.c.round_id.in_(list(contexts)))
     ):
         context = contexts[row.round_id]
-        context.questions.append(QuestionRow(**row._mapping))
+        context.questions.append(detached(QuestionRow, row._mapping))
         context.loaded[row.id] = tuple(getattr(row, name) for name in _CHANGING)
     return contexts
 

@@ -8,7 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, insert, or_, select
 
@@ -16,6 +16,7 @@ from contracts.enums import Colour, Criterion, Partner, SubjectRole, Track
 from contracts.policy import AskedQuestion, Policy
 from contracts.topics import message_key, question_topic
 from handlers.cases import check_age, get_case
+from handlers.db.detached import detached
 from handlers.db.tables import CaseRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, NotInformed, RoundAlreadyOpen
@@ -111,7 +112,7 @@ async def open_round(
     # The round first (its questions refer to it), and before the next request of a batch
     # looks for an open round of its case.
     await uow.session.execute(insert(_ROUNDS), [round_values])
-    round_row = RoundRow(**round_values)  # detached: what the question sets are built from
+    round_row = detached(RoundRow, round_values)  # what the question sets are built from
     questions = list(_questions(policy, case, round_id, colour))
     # Issued before they are inserted: each question is written once, with its question set.
     issue_question_sets(
@@ -194,29 +195,39 @@ def _questions(
             else [f"gezinslid-{m.ordinal}" for m in case.family]
         )
         for ref in refs:
-            yield question_row(policy, asked, round_id, ref)
+            # Inserted with Core by `open_round`: no ORM constructor needed.
+            yield detached(QuestionRow, _question_values(policy, asked, round_id, ref))
 
 
 def question_row(
     policy: Policy, asked: AskedQuestion, round_id: str, subject_ref: str
 ) -> QuestionRow:
-    """A new question of a round, about one subject. Its condition is copied from the policy
-    so that a later policy version cannot change a running round."""
-    return QuestionRow(
-        id=str(uuid.uuid4()),
-        round_id=round_id,
-        partner=asked.partner.value,
-        key=asked.key,
-        subject_ref=subject_ref,
-        text=asked.text,
-        shape=asked.shape.value,
-        detail_fields=[f.model_dump(mode="json") for f in asked.detail_fields],
-        text_limit=policy.text_limit(asked.shape),
-        after_partner=asked.after.partner.value if asked.after else None,
-        after_key=asked.after.key if asked.after else None,
-        after_answer=asked.after.answer.value if asked.after else None,
-        status=QuestionStatus.WAITING if asked.after else QuestionStatus.OPEN,
-    )
+    """A new question of a round, about one subject, to add to the session. Its condition is
+    copied from the policy so that a later policy version cannot change a running round."""
+    return QuestionRow(**_question_values(policy, asked, round_id, subject_ref))
+
+
+def _question_values(
+    policy: Policy, asked: AskedQuestion, round_id: str, subject_ref: str
+) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "round_id": round_id,
+        "partner": asked.partner.value,
+        "key": asked.key,
+        "subject_ref": subject_ref,
+        "text": asked.text,
+        "shape": asked.shape.value,
+        "detail_fields": [f.model_dump(mode="json") for f in asked.detail_fields],
+        "text_limit": policy.text_limit(asked.shape),
+        "after_partner": asked.after.partner.value if asked.after else None,
+        "after_key": asked.after.key if asked.after else None,
+        "after_answer": asked.after.answer.value if asked.after else None,
+        "status": QuestionStatus.WAITING if asked.after else QuestionStatus.OPEN,
+        "question_set_id": None,
+        "issued_at": None,
+        "closed_at": None,
+    }
 
 
 def issue_question_sets(
