@@ -14,7 +14,6 @@ from handlers.db.uow import UnitOfWork
 __all__ = ["claim", "claim_all"]
 
 _INSERT: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-_CHUNK = 2_000
 
 
 async def claim(uow: UnitOfWork, message_key: str, topic: str, now: dt.datetime) -> bool:
@@ -59,15 +58,13 @@ async def claim_all(
         raise RuntimeError(f"the inbox supports PostgreSQL and SQLite, not {dialect}") from None
     table = InboxRow.__table__
     rows = [{"message_key": k, "topic": t, "processed_at": now} for k, t in first.items()]
-    claimed: set[str] = set()
-    # One statement for any batch the service takes; chunks keep a huge one under the
-    # databases' limits on bound parameters.
-    for start in range(0, len(rows), _CHUNK):
-        result = await uow.session.execute(
-            insert(table)
-            .values(rows[start : start + _CHUNK])
-            .on_conflict_do_nothing(index_elements=[table.c.message_key])
-            .returning(table.c.message_key)
-        )
-        claimed.update(result.scalars())
-    return claimed
+    # One statement for any batch the service takes: executemany with RETURNING, which
+    # SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues", in pages under the
+    # databases' limits on bound parameters) from one compiled form, whatever the batch size.
+    result = await uow.session.execute(
+        insert(table)
+        .on_conflict_do_nothing(index_elements=[table.c.message_key])
+        .returning(table.c.message_key),
+        rows,
+    )
+    return set(result.scalars())
