@@ -11,7 +11,7 @@ KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:
 KAFKA_LIBS := $(CURDIR)/.cache/kafka-$(KAFKA_VERSION)/libs
 KAFKA_JARS := $(KAFKA_LIBS)/.complete
 
-.PHONY: venv demo test test-fast lint bench schemas deploy-files kafka kafka-jars lock dist
+.PHONY: venv demo test test-fast lint bench schemas deploy-files kafka kafka-jars browser lock dist
 
 venv: $(STAMP)
 
@@ -34,8 +34,9 @@ demo: $(STAMP)
 	$(BIN)/iaj demo
 
 # The real-Kafka tests need the jars; without Java and Maven they are skipped, except
-# under CI=true, where that fails the run.
-test: $(STAMP) kafka-jars
+# under CI=true, where that fails the run. The desk's browser tests need Debian's Chromium
+# (`browser`), under the same rule.
+test: $(STAMP) kafka-jars browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The unit tests alone (no Kafka, no database server): under a minute.
@@ -49,6 +50,29 @@ kafka-jars:
 		echo "CI=true: Java 17+ and Maven are required for the Apache Kafka tests" >&2; exit 1; \
 	else \
 		echo "note: no Java or Maven here: the Apache Kafka tests will be skipped" >&2; \
+	fi
+
+# The desk's browser tests drive Debian's Chromium with Playwright (a dev dependency); the
+# browser comes from Debian's packages, never from `playwright install`. Installed when
+# missing and this user may (root, or sudo without a password); otherwise the browser tests
+# are skipped, except under CI=true, where that fails the run.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo="sudo -n"; fi; \
+		if command -v apt-get >/dev/null 2>&1 && { [ -z "$$sudo" ] || sudo -n true 2>/dev/null; }; then \
+			echo "installing Debian's chromium for the desk's browser tests (apt-get)" >&2; \
+			$$sudo apt-get update -qq && \
+			$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		fi; \
+	fi; \
+	if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$CI" = true ]; then \
+		echo "CI=true: the desk's browser tests need Debian's chromium ($(CHROMIUM)): as root," \
+			"apt-get install chromium" >&2; exit 1; \
+	else \
+		echo "note: no $(CHROMIUM) (Debian's chromium; as root: apt-get install chromium):" \
+			"the desk's browser tests will be skipped" >&2; \
 	fi
 
 $(KAFKA_JARS): deploy/kafka/pom.xml

@@ -1,8 +1,9 @@
-"""Shared fixtures: a Kafka-compatible broker, databases, unique names.
+"""Shared fixtures: a Kafka-compatible broker, databases, a browser, unique names.
 
 The broker and the PostgreSQL server are found (or started) once per session, before any
 test runs, and the report header says which were used, so a skipped backend is never silent. Under
-`CI=true` a missing PostgreSQL fails the tests that need it instead of skipping them.
+`CI=true` a missing PostgreSQL (or Apache Kafka's jars, or Chromium) fails the tests that need
+it instead of skipping them.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Playwright, async_playwright
 
 from devtools.apache_kafka import ApacheKafka
 from devtools.kafka_jars import KafkaJars, kafka_jars
 from devtools.local_postgres import LocalPostgres
+from tests.support.browser import Browser, chromium_path, chromium_problem, saved_artifacts
 from tests.support.kafka import KafkaChoice, choose_kafka, running_kafka
 from tests.support.naming import unique_suffix as _unique_suffix
 from tests.support.postgres import (
@@ -32,6 +35,8 @@ _LOCAL_POSTGRES = pytest.StashKey[LocalPostgres | None]()
 _APACHE_KAFKA = pytest.StashKey[KafkaJars]()
 _APACHE_KAFKA_PROBLEM = pytest.StashKey[str | None]()
 _APACHE_KAFKA_USED = pytest.StashKey[str]()
+_CHROMIUM = pytest.StashKey[Path]()
+_CHROMIUM_PROBLEM = pytest.StashKey[str | None]()
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -61,6 +66,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     jars = kafka_jars()
     config.stash[_APACHE_KAFKA] = jars
     config.stash[_APACHE_KAFKA_PROBLEM] = jars.problem()
+    chromium = chromium_path(os.environ)
+    config.stash[_CHROMIUM] = chromium
+    config.stash[_CHROMIUM_PROBLEM] = chromium_problem(chromium)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -90,6 +98,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         else:
             outcome = "FAIL (CI=true)" if _in_ci() else "are skipped"
             lines.append(f"postgresql: unavailable, its tests {outcome}: {postgres.reason}")
+    if _CHROMIUM in config.stash:
+        problem = config.stash[_CHROMIUM_PROBLEM]
+        if problem is None:
+            lines.append(f"browser (the desk): Chromium at {config.stash[_CHROMIUM]}, Playwright")
+        else:
+            outcome = "FAIL (CI=true)" if _in_ci() else "are skipped"
+            lines.append(f"browser (the desk): the browser tests {outcome}: {problem}")
     return lines
 
 
@@ -100,6 +115,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     apache = terminalreporter.config.stash.get(_APACHE_KAFKA_USED, None)
     if apache is not None:
         terminalreporter.write_line(f"kafka (security, durability): {apache}")
+    for path in saved_artifacts():
+        terminalreporter.write_line(f"browser screenshot: {path}")
 
 
 @pytest.fixture(scope="session")
@@ -138,6 +155,32 @@ async def apache_kafka(
             f"Apache Kafka {apache_kafka_jars.version} at {kafka.bootstrap} (SASL/SCRAM, ACLs)"
         )
         yield kafka
+
+
+@pytest.fixture(scope="session")
+def chromium_executable(pytestconfig: pytest.Config) -> Path:
+    """Debian's Chromium (`make browser`); skips the test without it, fails under CI."""
+    problem = pytestconfig.stash[_CHROMIUM_PROBLEM]
+    if problem is not None:
+        if _in_ci():
+            pytest.fail(f"{problem} (CI=true requires it)", pytrace=False)
+        pytest.skip(problem)
+    return pytestconfig.stash[_CHROMIUM]
+
+
+@pytest.fixture(scope="session")
+async def playwright_driver(chromium_executable: Path) -> AsyncIterator[Playwright]:
+    """Playwright's driver, started once (it starts no browser by itself)."""
+    async with async_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture
+def browser(playwright_driver: Playwright, chromium_executable: Path, tmp_path: Path) -> Browser:
+    """Starts headless Chromium: `async with browser.context(**options) as context`, each
+    a browser process of its own with a new profile folder under tmp_path
+    (tests/support/browser.py)."""
+    return Browser(playwright_driver, chromium_executable, tmp_path / "chromium")
 
 
 @pytest.fixture(scope="session")

@@ -286,6 +286,11 @@ class _Desk:
     async def live(self, request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    async def no_icon(self, request: Request) -> Response:
+        # Browsers ask every site for /favicon.ico by themselves: "no content" instead of a
+        # 404 (an error in the browser's console and a failed request on every page).
+        return Response(status_code=204)
+
     async def pending(self, request: Request) -> Response:
         user = self.current_user(request)
         if user is None:
@@ -499,6 +504,7 @@ def create_desk_app(config: DeskConfig) -> Starlette:
     uuid_set = "/vragensets/{set_id:uuid}"
     routes = [
         Route(LIVE_PATH, desk.live, methods=["GET"]),
+        Route("/favicon.ico", desk.no_icon, methods=["GET"]),
         Route(SIGN_IN_PATH, desk.sign_in_page, methods=["GET"]),
         Route(SIGN_IN_PATH, desk.sign_in, methods=["POST"]),
         Route(SIGN_OUT_PATH, desk.sign_out, methods=["POST"]),

@@ -8,6 +8,7 @@ known (synthetic) password, and the desk's configuration over them.
         sign_in(client)
     with desk_in_thread(create_desk_app(config)) as url:        # a real server, a free port
         ...                                                     # e.g. a browser at `url`
+    await sign_in_at_desk(page, url)                            # a Playwright page (async)
 
 `DESK_USER` / `DESK_PASSWORD` sign in. Everything here is synthetic.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
+from playwright.async_api import Page, expect
 
 from contracts import Colour, Partner, PartnerAnswer, QuestionSet, decode
 from contracts.messages import utc_now
@@ -41,9 +43,11 @@ __all__ = [
     "RecordingDelivery",
     "csrf_of",
     "desk_config",
+    "desk_list_title",
     "record_pending",
     "record_sets",
     "sign_in",
+    "sign_in_at_desk",
     "table_rows",
     "write_users_file",
 ]
@@ -182,6 +186,23 @@ def sign_in(client: Any, user: str = DESK_USER, password: str = DESK_PASSWORD) -
         data={"csrf_token": csrf_of(page.text), "gebruikersnaam": user, "wachtwoord": password},
         follow_redirects=True,
     )
+
+
+async def sign_in_at_desk(page: Page, desk_url: str) -> None:
+    """Sign in through the form in a browser (a Playwright page), as a caseworker does;
+    lands on the list of pending question sets."""
+    await page.goto(f"{desk_url}/")
+    await expect(page).to_have_url(f"{desk_url}/aanmelden")
+    await page.locator("#gebruikersnaam").fill(DESK_USER)
+    await page.locator("#wachtwoord").fill(DESK_PASSWORD)
+    await page.locator("#aanmelden").click()
+    await expect(page).to_have_url(f"{desk_url}/")
+    await expect(page.locator("#gebruiker")).to_have_text(f"Aangemeld als {DESK_USER}")
+
+
+def desk_list_title(count: int) -> str:
+    """The title of the list with `count` pending question sets."""
+    return f"({count}) Openstaande vragen \N{EN DASH} IAJ-balie"
 
 
 def table_rows(state: Path, *, without: Sequence[str] = ("desk_log",)) -> dict[str, list[Any]]:

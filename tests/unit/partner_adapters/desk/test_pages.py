@@ -98,11 +98,13 @@ def test_every_response_carries_the_security_headers(make_desk: MakeDesk) -> Non
             "redirect": client.get("/", follow_redirects=False),
             "css": client.get("/static/desk.css"),
             "health": client.get("/health/live"),
+            "icon": client.get("/favicon.ico"),  # browsers ask for it on every page
         }
         sign_in(client)
         seen = {**anonymous, **_responses(client, desk)}
     assert {name: r.status_code for name, r in seen.items()} == {
-        "sign-in": 200, "redirect": 303, "css": 200, "health": 200, "list": 200, "set": 200,
+        "sign-in": 200, "redirect": 303, "css": 200, "health": 200, "icon": 204, "list": 200,
+        "set": 200,
         "refused": 422, "forbidden": 403, "not found": 404, "not allowed": 405, "answered": 303,
     }  # fmt: skip
     for name, response in seen.items():
