@@ -8,8 +8,9 @@ it instead of skipping them.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,20 @@ def _acting_official(monkeypatch: pytest.MonkeyPatch) -> None:
     Tests of the refusal unset or change these."""
     monkeypatch.setenv("IAJ_OFFICIALS_FILE", str(OFFICIALS_FILE))
     monkeypatch.setenv("IAJ_ACTOR", TEST_ACTOR)
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """A command run in-process (`iaj serve`, `iaj-adapter run|desk` through CliRunner)
+    points the root logger at the runner's stream, which is closed when it returns: every
+    later log line would then fail in whatever test writes it. Each test gets back the
+    logging it started with."""
+    root, faststream = logging.getLogger(), logging.getLogger("faststream")
+    saved = (root.handlers[:], root.level, faststream.handlers[:], faststream.propagate)
+    yield
+    root.handlers[:], faststream.handlers[:] = saved[0], saved[2]
+    root.setLevel(saved[1])
+    faststream.propagate = saved[3]
 
 
 def _in_ci() -> bool:
