@@ -128,6 +128,10 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
                 await refresh_state_metrics()
             except Exception as exc:  # the gauges keep their last values and timestamp
                 _log.warning("state metrics not refreshed: %s", type(exc).__name__)
+            try:  # at the same pace: purged names do not outlive it in the WAL
+                await runtime.require()[0].checkpoint()
+            except Exception as exc:  # the next interval tries again
+                _log.warning("state file not checkpointed: %s", type(exc).__name__)
 
     @app.on_startup
     async def open_state() -> None:

@@ -92,7 +92,10 @@ class AdapterSettings(BaseSettings):
     # The state gauges count whole tables: refreshed at about a scrape interval, not at the
     # outbox's pace, so their cost does not grow with the rounds handled per second.
     metrics_interval_seconds: float = Field(
-        default=15.0, gt=0, description="How often the state gauges of /metrics are recounted"
+        default=15.0,
+        gt=0,
+        description="How often the state gauges of /metrics are recounted, and the state "
+        "file's WAL (with the pages before the last purges) emptied",
     )
     redelivery_delay_seconds: float = Field(
         default=5.0,

@@ -99,6 +99,9 @@ class AdapterStore:
         db = await aiosqlite.connect(path, isolation_level=None, timeout=30.0)
         try:
             await db.execute("PRAGMA journal_mode = WAL")  # the CLI reads while `run` writes
+            # A purged name is overwritten with zeros, not left in a free part of its page
+            # (`checkpoint` then takes the old pages out of the WAL).
+            await db.execute("PRAGMA secure_delete = ON")
             await db.execute("PRAGMA foreign_keys = ON")
             await db.executescript(SCHEMA)
             await _claim(db, partner, path)
@@ -349,6 +352,14 @@ class AdapterStore:
         """Write the folded marks now, in a transaction of their own, if there are any."""
         if self._sent_later:
             await self._write(lambda conn: None)
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the state file and empty it: the WAL still holds the pages as
+        they were before the last purges, names included. False when a reader (the desk, the
+        CLI) kept it from finishing; the next call tries again."""
+        async with self._writing, self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+            row = await cursor.fetchone()
+        return row is not None and row[0] == 0
 
     async def purge_personal_data(self, now: dt.datetime) -> None:
         await self._write(lambda conn: writes_.purge_personal_data(conn, now))

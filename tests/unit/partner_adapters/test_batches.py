@@ -21,9 +21,9 @@ from partner_adapters.delivery import deliver_outbox
 from partner_adapters.reference import ReferenceLookup
 from partner_adapters.state import AdapterStore, KafkaPosition, OutboxEntry
 from partner_adapters.state.reads import UNSENT
-from tests.unit.partner_adapters.builders import question_set
+from tests.unit.partner_adapters.builders import SEM, question_set
 from tests.unit.partner_adapters.conftest import FAST_RETRY
-from tests.unit.partner_adapters.lookups import FlakyLookup
+from tests.unit.partner_adapters.lookups import FlakyLookup, ScriptedLookup
 
 PARTNER = Partner.VEILIGHEIDSHUIS
 
@@ -260,3 +260,35 @@ async def test_a_withdrawal_after_a_folded_mark_sees_the_answer_as_sent(tmp_path
     assert outcome.status is AnsweringStatus.WITHDRAWN
     assert outcome.dropped == (0, 0)  # nothing left to drop: the answer had gone out
     assert set(_sent_in_file(tmp_path / "a.db").values()) == {True}
+
+
+def _state_bytes(path: Path) -> bytes:
+    """The state file and its WAL and shared-memory files, as they lie on disk."""
+    return b"".join(p.read_bytes() for p in path.parent.glob(f"{path.name}*"))
+
+
+@pytest.mark.parametrize("answered_at_once", [True, False], ids=["answered", "purged-later"])
+async def test_a_purged_name_leaves_no_bytes_behind_in_the_state_files(
+    tmp_path: Path, answered_at_once: bool
+) -> None:
+    """The youth's name is kept only while a person may need it to answer. Once purged it is
+    overwritten (secure_delete), and the checkpoint takes the older pages out of the WAL."""
+    youth = dataclasses.replace(SEM, naam="Xandrijn Wisproef")
+    path = tmp_path / "state.db"
+    now = dt.datetime.now(dt.UTC)
+    # The reference lookup answers everything at once; a partner without a system leaves
+    # every question open for a person.
+    lookup = ReferenceLookup() if answered_at_once else ScriptedLookup(lambda _: [])
+    async with _store(path) as store:
+        await receive_batch(
+            [(encode(question_set(PARTNER, Colour.ORANJE, youth=youth, family=())), None)],
+            lookup,
+            store,
+            retry=FAST_RETRY,
+            now=now,
+        )
+        if not answered_at_once:
+            assert youth.naam.encode() in _state_bytes(path)  # kept while it may be needed
+            await store.purge_personal_data(now + dt.timedelta(days=365))  # past its deadline
+        assert await store.checkpoint()
+        assert youth.naam.encode() not in _state_bytes(path)
