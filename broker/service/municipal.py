@@ -266,18 +266,8 @@ class MunicipalService(ConsumingService):
 
     async def open_round(self, request: OpenRound) -> str:
         """Open a round now (the CLI and tests; partners learn of it through the relay)."""
-
-        async def work(uow: UnitOfWork) -> str:
-            # Its outbox and processing-log rows one INSERT per table, as in a batch.
-            with PendingRows(uow.session) as pending:
-                round_id, _ = await open_round(
-                    uow, self.policy, request, now=utc_now(), deadline=self.settings.round_deadline
-                )
-                await pending.flush(*pending.rows)
-            await uow.commit()
-            return round_id
-
-        return await self._transact(work)
+        [round_id] = await self.open_rounds([request])
+        return round_id
 
     async def open_rounds(self, requests: Sequence[OpenRound]) -> list[str]:
         """Open many rounds in one transaction, as a batch of open-round commands is: their

@@ -123,13 +123,10 @@ def run_report(
 
 
 def _idle_percent(idle: CpuClock, database: str, postgresql_measured: bool) -> dict[str, Any]:
-    per_round = _cpu_per_round(idle, 1, database, postgresql_measured)
     seconds = max(idle.wall_seconds, 1e-9)
-    # CPU seconds per wall second, as % of a core (the "per round" figures are ms for 1 round).
-    return {
-        name: None if value is None else round(value / 1000 / seconds * 100, 1)
-        for name, value in per_round.items()
-        if name in PROCESSES or name == "total"
+    return {  # CPU seconds per wall second, as % of one core
+        name: None if cpu is None else round(cpu / seconds * 100, 1)
+        for name, cpu in _cpu_seconds(idle, database, postgresql_measured).items()
     }
 
 
@@ -137,26 +134,32 @@ def _cpu_per_round(
     clock: CpuClock, rounds: int, database: str, postgresql_measured: bool
 ) -> dict[str, Any]:
     """Milliseconds of CPU per round per process. The service is this process (with the
-    benchmark's driver: opening rounds, reading results); on SQLite the database is in it.
-    PostgreSQL is every process of its server, when it runs on this machine (else None)."""
+    benchmark's driver: opening rounds, reading results); on SQLite the database is in it."""
     per = 1000 / max(rounds, 1)
-    other = clock.other_cpu_seconds
-    figures: dict[str, float | None] = {
-        "service": clock.cpu_seconds * per,
-        "adapters": other.get("adapters_process", 0.0) * per,
-        "broker": other.get("tansu", 0.0) * per,
-        "postgresql": other["postgresql"] * per
-        if postgresql_measured and "postgresql" in other
-        else None,
-    }
-    if database != "postgresql":
-        figures["postgresql"] = None
+    figures = _cpu_seconds(clock, database, postgresql_measured)
     result: dict[str, Any] = {
-        name: None if value is None else round(value, 2) for name, value in figures.items()
+        name: None if cpu is None else round(cpu * per, 2) for name, cpu in figures.items()
     }
-    result["total"] = round(sum(v for v in figures.values() if v is not None), 2)
     result["complete"] = database != "postgresql" or figures["postgresql"] is not None
     return result
+
+
+def _cpu_seconds(
+    clock: CpuClock, database: str, postgresql_measured: bool
+) -> dict[str, float | None]:
+    """CPU seconds per process, and their total. PostgreSQL is every process of its server,
+    when it runs on this machine (else None)."""
+    other = clock.other_cpu_seconds
+    figures: dict[str, float | None] = {
+        "service": clock.cpu_seconds,
+        "adapters": other.get("adapters_process", 0.0),
+        "broker": other.get("tansu", 0.0),
+        "postgresql": other.get("postgresql")
+        if postgresql_measured and database == "postgresql"
+        else None,
+    }
+    figures["total"] = sum(v for v in figures.values() if v is not None)
+    return figures
 
 
 def _memory(

@@ -263,19 +263,26 @@ class _Desk:
         await self.log(name, DeskAction.SIGNED_IN)
         return RedirectResponse("/", status_code=303)
 
-    async def sign_out(self, request: Request) -> Response:
+    async def _signed_in_post(
+        self, request: Request, expired: str
+    ) -> tuple[str, FormData] | Response:
+        """The user and the form of a POST from a signed-in user with a valid CSRF token;
+        otherwise the response that refuses it (`expired`: what the 403 page says)."""
         user = self.current_user(request)
         if user is None:
             return self.unauthenticated(request)
         form = await self.form(request)
         if form is None or not csrf_valid(request, form):
-            return self.message(
-                request,
-                403,
-                "Formulier verlopen",
-                "Het formulier was verlopen. Laad de pagina opnieuw en probeer het nog eens.",
-                user=user,
-            )
+            return self.message(request, 403, "Formulier verlopen", expired, user=user)
+        return user, form
+
+    async def sign_out(self, request: Request) -> Response:
+        posted = await self._signed_in_post(
+            request, "Het formulier was verlopen. Laad de pagina opnieuw en probeer het nog eens."
+        )
+        if isinstance(posted, Response):
+            return posted
+        user, _ = posted
         self.sign_ins.end(request.session.get(SESSION_ID))
         request.session.clear()
         await self.log(user, DeskAction.SIGNED_OUT)
@@ -355,19 +362,14 @@ class _Desk:
     # -- answering ----------------------------------------------------------------------------
 
     async def answer(self, request: Request) -> Response:
-        user = self.current_user(request)
-        if user is None:
-            return self.unauthenticated(request)
-        form = await self.form(request)
-        if form is None or not csrf_valid(request, form):
-            return self.message(
-                request,
-                403,
-                "Formulier verlopen",
-                "Het formulier was verlopen of ongeldig; er is niets vastgelegd of verstuurd. "
-                "Laad de pagina opnieuw en vul het antwoord nog eens in.",
-                user=user,
-            )
+        posted = await self._signed_in_post(
+            request,
+            "Het formulier was verlopen of ongeldig; er is niets vastgelegd of verstuurd. "
+            "Laad de pagina opnieuw en vul het antwoord nog eens in.",
+        )
+        if isinstance(posted, Response):
+            return posted
+        user, form = posted
         set_id: uuid.UUID = request.path_params["set_id"]
         question_id: uuid.UUID = request.path_params["question_id"]
         detail = await self.store.desk_question_set(set_id)

@@ -132,7 +132,8 @@ class AdapterStore:
             folded = dict(self._sent_later)
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                await _in_thread(self._db, lambda conn: _mark_folded(conn, folded))
+                if folded:
+                    await _in_thread(self._db, lambda conn: _mark_folded(conn, folded))
                 yield self._db
             except BaseException:
                 await self._db.execute("ROLLBACK")

@@ -92,6 +92,18 @@ def test_cpu_statements_and_commits_per_round(report: dict[str, Any]) -> None:
     assert report["settings"]["fetch_max_wait_ms"] > 0
 
 
+def test_the_stack_at_rest_is_measured_before_the_rounds(report: dict[str, Any]) -> None:
+    """What the consumers' polling costs with nothing to do, per process, in % of a core."""
+    (run,) = report["runs"]
+    idle = run["idle_cpu_percent"]
+    assert set(idle) == {"service", "adapters", "broker", "postgresql", "total"}
+    assert idle["postgresql"] is None  # SQLite
+    assert idle["adapters"] > 0  # 14 consumers polling for 3 s
+    assert idle["service"] >= 0
+    assert idle["broker"] >= 0
+    assert idle["total"] == pytest.approx(idle["service"] + idle["adapters"] + idle["broker"], 0.05)
+
+
 def test_memory_of_every_process_and_the_heap(report: dict[str, Any]) -> None:
     (run,) = report["runs"]
     memory = run["memory"]
