@@ -182,14 +182,19 @@ async def _load_rounds(uow: UnitOfWork, round_ids: set[str]) -> dict[str, _Round
         .order_by(rounds.c.id)
         .with_for_update()
     )
-    contexts = {row.id: _RoundContext(detached(RoundRow, row._mapping), []) for row in rows}
+    names = list(rows.keys())
+    contexts = {
+        row.id: _RoundContext(detached(RoundRow, zip(names, row, strict=True)), []) for row in rows
+    }
     if not contexts:
         return contexts
-    for row in await uow.session.execute(
+    loaded = await uow.session.execute(
         select(questions).where(questions.c.round_id.in_(list(contexts)))
-    ):
+    )
+    names = list(loaded.keys())
+    for row in loaded:
         context = contexts[row.round_id]
-        context.questions.append(detached(QuestionRow, row._mapping))
+        context.questions.append(detached(QuestionRow, zip(names, row, strict=True)))
         context.loaded[row.id] = tuple(getattr(row, name) for name in _CHANGING)
     return contexts
 

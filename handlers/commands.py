@@ -50,7 +50,7 @@ from handlers.officials import Officials
 from handlers.outbox import enqueue
 from handlers.reasons import check_reason
 from handlers.relabel import REASON_MIN_CHARS, relabel_case
-from handlers.rounds import OpenRound, open_round
+from handlers.rounds import OpeningBatch, OpenRound, open_round
 from handlers.states import RoundState
 from handlers.withdrawal import cancel_round
 
@@ -141,7 +141,7 @@ async def handle_commands(
 
 
 async def _commit(uow: UnitOfWork, pending: PendingRows) -> None:
-    await pending.flush(*pending.rows)
+    await OpeningBatch.flush(pending)
     await uow.commit()
 
 
@@ -195,6 +195,8 @@ class _Batch:
         self.deadline = deadline
         self.now = now
         self.each = each
+        # Set while a batch of only open-round commands is carried out without savepoints.
+        self.opening: OpeningBatch | None = None
 
     async def carry_out(
         self, read: Sequence[tuple[bytes, Delivery, Command | _Unread]], *, savepoints: bool
@@ -209,6 +211,13 @@ class _Batch:
                 if not isinstance(command, _Unread)
             }
         claimed = await claim_all(self.uow, list(keys.items()), self.now)
+        self.opening = None
+        requests = [_open_request(c) for _, _, c in read if isinstance(c, OpenRoundCommand)]
+        if not savepoints and len(requests) == len(read):
+            # Only open-round commands: their cases and deciding rounds read once, their
+            # rounds and questions written at the end. (A rejected one fails the batch,
+            # which is then carried out command by command, with savepoints, as before.)
+            self.opening = await OpeningBatch.load(self.uow, self.pending, requests)
         reports = []
         for raw, delivery, command in read:
             with self.each(delivery):
@@ -221,7 +230,9 @@ class _Batch:
                     claimed.discard(_command_key(command))  # a repeat in the batch: duplicate
                     report = await self._carried_out(command, delivery)
                 else:
-                    report = await _duplicate(self.uow, command, delivery, self.now, fresh=fresh)
+                    report = await _duplicate(
+                        self.uow, command, delivery, self.now, fresh=fresh, opening=self.opening
+                    )
             reports.append(report)
         return reports
 
@@ -252,7 +263,12 @@ class _Batch:
 
     async def _carried_out(self, command: Command, delivery: Delivery) -> CommandReport:
         report = await _carry_out(
-            self.uow, command, self.policy, deadline=self.deadline, now=self.now
+            self.uow,
+            command,
+            self.policy,
+            deadline=self.deadline,
+            now=self.now,
+            opening=self.opening,
         )
         duplicate = report.outcome == "duplicate"
         _reply(
@@ -354,7 +370,13 @@ def _reply(
 
 
 async def _duplicate(
-    uow: UnitOfWork, command: Command, delivery: Delivery, now: dt.datetime, *, fresh: bool
+    uow: UnitOfWork,
+    command: Command,
+    delivery: Delivery,
+    now: dt.datetime,
+    *,
+    fresh: bool,
+    opening: OpeningBatch | None = None,
 ) -> CommandReport:
     """A command id carried out before, in a new record (the backend sent it again): answered
     as a duplicate. The same record delivered again was answered already: nothing."""
@@ -362,7 +384,9 @@ async def _duplicate(
         return CommandReport("duplicate")
     round_id: str | None = None
     if isinstance(command, OpenRoundCommand):
-        round_id = await uow.session.scalar(
+        # Opened earlier in this batch: known to the batch, not written yet.
+        round_id = opening.by_command(str(command.message_id)) if opening else None
+        round_id = round_id or await uow.session.scalar(
             select(RoundRow.id).where(RoundRow.command_id == str(command.message_id))
         )
     elif isinstance(command, CancelRoundCommand):
@@ -406,18 +430,13 @@ async def _carry_out(
     *,
     deadline: dt.timedelta,
     now: dt.datetime,
+    opening: OpeningBatch | None = None,
 ) -> CommandReport:
     actor = command.requested_by.strip()
     if isinstance(command, OpenRoundCommand):
-        request = OpenRound(
-            case_id=str(command.case_id),
-            colour=command.colour,
-            actor=actor,
-            round_id=command.round_id,
-            correlation_id=command.correlation_id,
-            command_id=str(command.message_id),
+        round_id, created = await open_round(
+            uow, policy, _open_request(command), now=now, deadline=deadline, batch=opening
         )
-        round_id, created = await open_round(uow, policy, request, now=now, deadline=deadline)
         return CommandReport("opened" if created else "duplicate", round_id)
     if isinstance(command, RelabelCommand):
         report = await relabel_case(
@@ -431,6 +450,17 @@ async def _carry_out(
         )
         return CommandReport("relabelled", report.round_id)
     return await _cancel(uow, command, actor=actor, now=now)
+
+
+def _open_request(command: OpenRoundCommand) -> OpenRound:
+    return OpenRound(
+        case_id=str(command.case_id),
+        colour=command.colour,
+        actor=command.requested_by.strip(),
+        round_id=command.round_id,
+        correlation_id=command.correlation_id,
+        command_id=str(command.message_id),
+    )
 
 
 async def _cancel(

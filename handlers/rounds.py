@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ from contracts.policy import AskedQuestion, Policy
 from contracts.topics import message_key, question_topic
 from handlers.cases import check_age, get_case
 from handlers.db.detached import detached
+from handlers.db.pending import PendingRows
 from handlers.db.tables import CaseRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, NotInformed, RoundAlreadyOpen
@@ -27,6 +28,7 @@ from handlers.states import QuestionStatus, RoundState
 
 __all__ = [
     "OpenRound",
+    "OpeningBatch",
     "issue_question_sets",
     "open_round",
     "question_row",
@@ -54,27 +56,118 @@ class OpenRound:
     command_id: str | None = None
 
 
+@dataclass(frozen=True)
+class _Known:
+    """A round that decides a request: the one its command opened, or its case's open one."""
+
+    id: str
+    command_id: str | None
+    case_id: str
+    open: bool
+
+
+class OpeningBatch:
+    """What a batch of open-round requests reads, read once for the batch: their cases (with
+    their family) and the rounds that decide them (open rounds of their cases, rounds their
+    command ids opened). The batch's rounds and questions are gathered in `pending` and
+    written at its end, one INSERT per table, rounds before questions (`flush`).
+
+    Valid only while the batch does nothing else to rounds: a batch that relabels or cancels
+    opens its rounds one by one (`open_round` without a batch)."""
+
+    def __init__(self, pending: PendingRows) -> None:
+        self.pending = pending
+        self.cases: dict[str, CaseRow] = {}
+        self._known: list[_Known] = []
+
+    @classmethod
+    async def load(
+        cls, uow: UnitOfWork, pending: PendingRows, requests: Sequence[OpenRound]
+    ) -> OpeningBatch:
+        batch = cls(pending)
+        case_ids = sorted({r.case_id for r in requests})
+        command_ids = sorted({r.command_id for r in requests if r.command_id is not None})
+        if not case_ids:
+            return batch
+        batch.cases = {
+            case.id: case
+            for case in await uow.session.scalars(select(CaseRow).where(CaseRow.id.in_(case_ids)))
+        }
+        wanted: ColumnElement[bool] = RoundRow.case_id.in_(case_ids) & (
+            RoundRow.state == RoundState.OPEN
+        )
+        if command_ids:
+            wanted = or_(RoundRow.command_id.in_(command_ids), wanted)
+        rows = await uow.session.execute(
+            select(RoundRow.id, RoundRow.command_id, RoundRow.case_id, RoundRow.state).where(wanted)
+        )
+        batch._known = [
+            _Known(r.id, r.command_id, r.case_id, r.state == RoundState.OPEN) for r in rows
+        ]
+        return batch
+
+    def deciding(self, request: OpenRound) -> list[_Known]:
+        """As `open_round`'s select would find them, with the batch's own rounds."""
+        return [
+            k
+            for k in self._known
+            if (k.open and k.case_id == request.case_id)
+            or (request.command_id is not None and k.command_id == request.command_id)
+        ]
+
+    def by_command(self, command_id: str) -> str | None:
+        """The round this command id opened, also earlier in this batch (not written yet)."""
+        return next((k.id for k in self._known if k.command_id == command_id), None)
+
+    def opened(self, round_values: dict[str, Any], questions: list[dict[str, Any]]) -> None:
+        self.pending.rows.setdefault(RoundRow, []).append(round_values)
+        self.pending.rows.setdefault(QuestionRow, []).extend(questions)
+        self._known.append(
+            _Known(round_values["id"], round_values["command_id"], round_values["case_id"], True)
+        )
+
+    @staticmethod
+    async def flush(pending: PendingRows) -> None:
+        """Everything gathered: rounds, then their questions, then the rest."""
+        await pending.flush(RoundRow, QuestionRow, *pending.rows)
+
+
 async def open_round(
-    uow: UnitOfWork, policy: Policy, request: OpenRound, *, now: dt.datetime, deadline: dt.timedelta
+    uow: UnitOfWork,
+    policy: Policy,
+    request: OpenRound,
+    *,
+    now: dt.datetime,
+    deadline: dt.timedelta,
+    batch: OpeningBatch | None = None,
 ) -> tuple[str, bool]:
     """Create the round, its questions and their question sets in one transaction.
 
-    Returns (round id, created). Caller commits.
+    Returns (round id, created). Caller commits. With a `batch` (loaded for this request
+    among others) nothing is read here, and the round and its questions are written by
+    `OpeningBatch.flush`.
     """
-    # One statement for both: the round this command opened before, and an open round of
-    # the case (refused below, once the case's own checks passed).
-    wanted: ColumnElement[bool] = (RoundRow.case_id == request.case_id) & (
-        RoundRow.state == RoundState.OPEN
-    )
-    if request.command_id is not None:
-        wanted = or_(RoundRow.command_id == request.command_id, wanted)
-    found = (
-        await uow.session.execute(select(RoundRow.id, RoundRow.command_id).where(wanted))
-    ).all()
+    if batch is not None:
+        found = batch.deciding(request)
+    else:
+        # One statement for both: the round this command opened before, and an open round
+        # of the case (refused below, once the case's own checks passed).
+        wanted: ColumnElement[bool] = (RoundRow.case_id == request.case_id) & (
+            RoundRow.state == RoundState.OPEN
+        )
+        if request.command_id is not None:
+            wanted = or_(RoundRow.command_id == request.command_id, wanted)
+        found = [
+            _Known(r.id, r.command_id, request.case_id, True)
+            for r in await uow.session.execute(
+                select(RoundRow.id, RoundRow.command_id).where(wanted)
+            )
+        ]
     for existing in found:
         if request.command_id is not None and existing.command_id == request.command_id:
             return existing.id, False
-    case = await get_case(uow, request.case_id)
+    loaded = batch.cases.get(request.case_id) if batch is not None else None
+    case = loaded or await get_case(uow, request.case_id)
     if case.informed_on is None:
         raise NotInformed(
             "the youth has not been informed by letter yet, so no information may be shared: "
@@ -110,8 +203,9 @@ async def open_round(
     }
     # Written with Core, not the ORM's unit of work: the hot path opens many rounds a batch.
     # The round first (its questions refer to it), and before the next request of a batch
-    # looks for an open round of its case.
-    await uow.session.execute(insert(_ROUNDS), [round_values])
+    # looks for an open round of its case (or gathered, when the batch knows its rounds).
+    if batch is None:
+        await uow.session.execute(insert(_ROUNDS), [round_values])
     round_row = detached(RoundRow, round_values)  # what the question sets are built from
     questions = list(_questions(policy, case, round_id, colour))
     # Issued before they are inserted: each question is written once, with its question set.
@@ -132,10 +226,13 @@ async def open_round(
         case_id=case.id,
         round_id=round_id,
     )
-    # One statement for all of them; their unique keys are checked here.
-    await uow.session.execute(
-        insert(_QUESTIONS), [{c: getattr(q, c) for c in _QUESTION_COLUMNS} for q in questions]
-    )
+    # One statement for all of them; their unique keys are checked here (or at the batch's
+    # end, which fails the batch as a whole).
+    question_values = [{c: getattr(q, c) for c in _QUESTION_COLUMNS} for q in questions]
+    if batch is None:
+        await uow.session.execute(insert(_QUESTIONS), question_values)
+    else:
+        batch.opened(round_values, question_values)
     asked = sorted({q.partner for q in questions if q.status == QuestionStatus.OPEN})
     fields = {
         "event": "round_opened",

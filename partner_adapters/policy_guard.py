@@ -24,6 +24,7 @@ from contracts import (
     haarlem_policy,
     load_policy,
 )
+from contracts.policy import AskedQuestion
 from partner_adapters.state import Refusal, RefusalSource
 
 __all__ = [
@@ -62,17 +63,12 @@ class Scoped:
 
 def scope_questions(question_set: QuestionSet, policy: Policy) -> Scoped:
     roles = {s.subject_ref: s.role for s in question_set.subjects}
+    known_policy = question_set.policy == policy.ref
+    asked = _asked_index(policy, question_set.colour, question_set.partner)
     askable: list[Question] = []
     refusals: list[Refusal] = []
     for question in question_set.questions:
-        scoped = scope_question(
-            question,
-            roles[question.subject_ref],
-            question_set.partner,
-            question_set.colour,
-            question_set.policy == policy.ref,
-            policy,
-        )
+        scoped = _scope(question, roles[question.subject_ref], known_policy, asked, policy)
         if isinstance(scoped, Refusal):
             refusals.append(scoped)
         else:
@@ -89,7 +85,22 @@ def scope_question(
     policy: Policy,
 ) -> Question | Refusal:
     """The question as it may be answered, or why it may not be answered at all."""
+    return _scope(question, role, known_policy, _asked_index(policy, colour, partner), policy)
 
+
+def _asked_index(
+    policy: Policy, colour: Colour, partner: Partner
+) -> dict[tuple[str, SubjectRole], AskedQuestion]:
+    return {(a.key, a.subject): a for a in policy.asked(colour, partner)}
+
+
+def _scope(
+    question: Question,
+    role: SubjectRole,
+    known_policy: bool,
+    asked_index: dict[tuple[str, SubjectRole], AskedQuestion],
+    policy: Policy,
+) -> Question | Refusal:
     def refuse(reason: PolicyReason, field: str | None) -> Refusal:
         return Refusal(
             question.question_id, question.key, reason.value, field, RefusalSource.POLICY
@@ -97,7 +108,7 @@ def scope_question(
 
     if not known_policy:
         return refuse(PolicyReason.UNKNOWN_POLICY, None)
-    asked = {(a.key, a.subject): a for a in policy.asked(colour, partner)}.get((question.key, role))
+    asked = asked_index.get((question.key, role))
     if asked is None:
         return refuse(PolicyReason.NOT_IN_POLICY, "key")
     if not asked.shape.covers(question.shape):

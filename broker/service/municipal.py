@@ -62,7 +62,7 @@ from handlers.dead_letters import Delivery
 from handlers.officials import Officials, load_officials
 from handlers.ops_snapshot import ops_snapshot
 from handlers.retention import purge_due
-from handlers.rounds import OpenRound, open_round
+from handlers.rounds import OpeningBatch, OpenRound, open_round
 from handlers.uitstroom import leave_at_age_limit
 from kafka_access.ops import consumer_lag
 from kafka_access.principals import MUNICIPAL_CLIENT, RELAY_CLIENT, TOPIC_ADMIN_CLIENT
@@ -277,15 +277,22 @@ class MunicipalService(ConsumingService):
         async def work(uow: UnitOfWork) -> list[str]:
             now = utc_now()
             with PendingRows(uow.session) as pending:
+                # Their cases and deciding rounds read once, their rows written at the end.
+                batch = await OpeningBatch.load(uow, pending, requests)
                 ids = [
                     (
                         await open_round(
-                            uow, self.policy, r, now=now, deadline=self.settings.round_deadline
+                            uow,
+                            self.policy,
+                            r,
+                            now=now,
+                            deadline=self.settings.round_deadline,
+                            batch=batch,
                         )
                     )[0]
                     for r in requests
                 ]
-                await pending.flush(*pending.rows)
+                await OpeningBatch.flush(pending)
             await uow.commit()
             return ids
 

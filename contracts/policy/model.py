@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 
@@ -204,7 +205,7 @@ class Policy(BaseModel):
         subject: SubjectRole | None = None,
     ) -> list[AskedQuestion]:
         """Every question asked at `colour`, optionally of one partner or about one subject role."""
-        return list(self._asked(colour, partner, subject))
+        return list(_asked_of(_Same(self), colour, partner, subject))
 
     def _asked(
         self, colour: Colour, partner: Partner | None, subject: SubjectRole | None
@@ -238,3 +239,27 @@ class Policy(BaseModel):
         """Partners asked anything at `colour`, in the order of the Partner enum."""
         asked = {q.partner for q in self.questions if colour in q.shapes}
         return [p for p in Partner if p in asked]
+
+
+class _Same:
+    """A policy as a cache key: this very object (a policy is frozen; an equal copy is built
+    again once). The cache holds it, so its id cannot be reused while it is a key."""
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def __hash__(self) -> int:
+        return id(self.policy)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.policy is self.policy
+
+
+@functools.lru_cache(maxsize=256)
+def _asked_of(
+    same: _Same, colour: Colour, partner: Partner | None, subject: SubjectRole | None
+) -> tuple[AskedQuestion, ...]:
+    # Asked for every question set and every round: built once per policy and selection.
+    return tuple(same.policy._asked(colour, partner, subject))

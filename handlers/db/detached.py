@@ -10,7 +10,7 @@ loader does: a new instance from the class manager, its values put in place dire
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from handlers.db.tables import Base
@@ -20,7 +20,9 @@ __all__ = ["detached"]
 _M = TypeVar("_M", bound=Base)
 
 
-def detached(model: type[_M], values: Mapping[Any, Any]) -> _M:
+def detached(model: type[_M], values: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> _M:
+    """`values`: a mapping, or (name, value) pairs (`zip(result.keys(), row)`, which is
+    cheaper than a row's `_mapping`)."""
     instance: _M = model.__mapper__.class_manager.new_instance()
     instance.__dict__.update(values)
     return instance

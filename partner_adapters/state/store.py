@@ -368,8 +368,7 @@ class AdapterStore:
     # -- reads --------------------------------------------------------------------------------
 
     async def unsent(self) -> list[OutboxEntry]:
-        entries = await reads.unsent(self._db)
-        return [e for e in entries if e.message_id not in self._sent_later]
+        return await reads.unsent(self._db, known_sent={str(m) for m in self._sent_later})
 
     async def open_questions(
         self, now: dt.datetime, *, include_expired: bool = False

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from contracts import wire
 from contracts.enums import Partner
 from contracts.errors import DecodeFailure, MalformedMessage
 from contracts.limits import MAX_ANSWER_ITEMS, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES
@@ -167,3 +168,60 @@ def test_escaped_backslashes_and_quotes_keep_strings_apart_from_brackets() -> No
     message = _valid_answer()
     message["answers"][0]["toelichting"] = '\\\\"[[[' + "\\\\" * 3 + '\\"{{{'
     assert decode_answer_envelope(json.dumps(message).encode()).partner is Partner.CJG
+
+
+def _depth_by_scanning(text: str) -> int:
+    """The nesting depth as a reader would count it, character by character."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif in_string:
+            if char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\a', max_size=5),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet="[{a", max_size=3), children, max_size=3)
+    ),
+    max_leaves=40,
+)
+_TEXTS = st.text(alphabet='[]{}"\\a,:1 \n', max_size=80) | _JSON_VALUES.map(json.dumps)
+
+
+@settings(max_examples=3000, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXTS)
+def test_too_deep_is_refused_exactly_when_a_reader_counts_too_deep(text: str) -> None:
+    # Whether the depth is read from the parsed object, scanned before or after parsing: a
+    # text is refused as too deep exactly when a character-by-character reader counts more
+    # than the limit, valid JSON or not, brackets in strings or not.
+    assert wire._nesting_depth(text) == _depth_by_scanning(text)
+    failure = _failed(decode, text.encode())
+    too_deep = failure is not None and failure.reason is DecodeFailure.TOO_DEEP
+    assert too_deep == (_depth_by_scanning(text) > MAX_JSON_DEPTH)
+
+
+@pytest.mark.parametrize("levels", [MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1, 200, 300, 50_000])
+def test_depth_is_refused_at_the_limit_whether_parsed_or_scanned_first(levels: int) -> None:
+    text = '{"a":' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
+    failure = _failed(decode, text.encode())
+    if levels > MAX_JSON_DEPTH:
+        assert failure is not None
+        assert failure.reason is DecodeFailure.TOO_DEEP
+        assert failure.detail == f"nested {levels} deep; at most {MAX_JSON_DEPTH}"
+    else:
+        assert failure is None or failure.reason is not DecodeFailure.TOO_DEEP
