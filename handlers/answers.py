@@ -11,9 +11,10 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import BindParameter, Table, bindparam, select, update
 
 from contracts.answers import check_answer
 from contracts.enums import Colour
@@ -26,7 +27,7 @@ from contracts.wire import AnswerEnvelope, decode_answer_envelope
 from handlers.answer_records import log_receipt, record_late, store
 from handlers.answer_refusals import Refuser, notify_malformed
 from handlers.answer_signatures import PartnerKeys, verified_signatures
-from handlers.cases import get_case
+from handlers.cases import get_case, load_cases
 from handlers.completion import result_message_id, result_of
 from handlers.db.detached import detached
 from handlers.db.pending import PendingRows
@@ -58,6 +59,34 @@ _PENDING = (QuestionStatus.OPEN, QuestionStatus.WAITING)
 _ROUNDS = cast(Table, RoundRow.__table__)
 _QUESTIONS = cast(Table, QuestionRow.__table__)
 _ANSWERS = cast(Table, AnswerRow.__table__)
+
+# The batch's statements, built once (their cache keys too): `ids` expands to the batch's ids.
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+# Locked (PostgreSQL) so that two service instances handling the last two answers of one
+# round, from two partners' topics, see each other's answer and one completes the round.
+# Sorted, so two instances locking overlapping batches cannot deadlock.
+_LOCK_ROUNDS = (
+    select(_ROUNDS).where(_ROUNDS.c.id.in_(_IDS)).order_by(_ROUNDS.c.id).with_for_update()
+)
+_QUESTIONS_OF_ROUNDS = select(_QUESTIONS).where(_QUESTIONS.c.round_id.in_(_IDS))
+# Only a round still open can complete: exactly one result per round.
+_COMPLETE = (
+    update(_ROUNDS)
+    .where(_ROUNDS.c.id.in_(_IDS))
+    .where(_ROUNDS.c.state == RoundState.OPEN)
+    .values(state=RoundState.COMPLETE, completed_at=bindparam("now"))
+    .returning(_ROUNDS.c.id)
+)
+# A completed round's questions in the result's order (as `build_result` sorts, by the
+# database's collation), with their stored answers.
+_RESULT_ORDER = (
+    select(_QUESTIONS.c.round_id, _QUESTIONS.c.id, _ANSWERS.c.content)
+    .outerjoin(_ANSWERS, _ANSWERS.c.question_id == _QUESTIONS.c.id)
+    .where(_QUESTIONS.c.round_id.in_(_IDS))
+    .order_by(
+        _QUESTIONS.c.round_id, _QUESTIONS.c.partner, _QUESTIONS.c.subject_ref, _QUESTIONS.c.key
+    )
+)
 
 
 @dataclass
@@ -172,30 +201,20 @@ def _decode(raw: bytes) -> AnswerEnvelope | MalformedMessage:
 async def _load_rounds(uow: UnitOfWork, round_ids: set[str]) -> dict[str, _RoundContext]:
     if not round_ids:
         return {}
-    # Locked (PostgreSQL) so that two service instances handling the last two answers of one
-    # round, from two partners' topics, see each other's answer and one completes the round.
-    # Sorted, so two instances locking overlapping batches cannot deadlock.
-    rounds, questions = _ROUNDS, _QUESTIONS
-    rows = await uow.session.execute(
-        select(rounds)
-        .where(rounds.c.id.in_(sorted(round_ids)))
-        .order_by(rounds.c.id)
-        .with_for_update()
-    )
+    rows = await uow.session.execute(_LOCK_ROUNDS, {"ids": sorted(round_ids)})
     names = list(rows.keys())
     contexts = {
         row.id: _RoundContext(detached(RoundRow, zip(names, row, strict=True)), []) for row in rows
     }
     if not contexts:
         return contexts
-    loaded = await uow.session.execute(
-        select(questions).where(questions.c.round_id.in_(list(contexts)))
-    )
+    loaded = await uow.session.execute(_QUESTIONS_OF_ROUNDS, {"ids": list(contexts)})
     names = list(loaded.keys())
+    changing = itemgetter(*(names.index(name) for name in _CHANGING))
     for row in loaded:
         context = contexts[row.round_id]
         context.questions.append(detached(QuestionRow, zip(names, row, strict=True)))
-        context.loaded[row.id] = tuple(getattr(row, name) for name in _CHANGING)
+        context.loaded[row.id] = changing(row)
     return contexts
 
 
@@ -226,32 +245,14 @@ async def _complete(uow: UnitOfWork, batch: _Batch, now: dt.datetime) -> None:
     """The rounds the batch completed: a conditional update (only a round still open can
     complete, so exactly one result per round), then their results, built from the questions
     already loaded and the answers now stored."""
-    rounds, questions, answers = _ROUNDS, _QUESTIONS, _ANSWERS
     ids = [row.id for row, _ in batch.completed]
-    done = set(
-        (
-            await uow.session.execute(
-                update(rounds)
-                .where(rounds.c.id.in_(ids))
-                .where(rounds.c.state == RoundState.OPEN)
-                .values(state=RoundState.COMPLETE, completed_at=now)
-                .returning(rounds.c.id)
-            )
-        ).scalars()
-    )
+    done = set((await uow.session.execute(_COMPLETE, {"ids": ids, "now": now})).scalars())
     if done != set(ids):
         # The rounds were locked (PostgreSQL) or the database was written first (SQLite):
         # no one else can have closed them. Fail the batch rather than publish two results.
         raise RuntimeError(f"rounds {sorted(set(ids) - done)} were closed during the batch")
     # In the result's order (as `build_result` sorts, by the database's collation).
-    order = await uow.session.execute(
-        select(questions.c.round_id, questions.c.id, answers.c.content)
-        .outerjoin(answers, answers.c.question_id == questions.c.id)
-        .where(questions.c.round_id.in_(ids))
-        .order_by(
-            questions.c.round_id, questions.c.partner, questions.c.subject_ref, questions.c.key
-        )
-    )
+    order = await uow.session.execute(_RESULT_ORDER, {"ids": ids})
     in_order: dict[str, list[str]] = {round_id: [] for round_id in ids}
     contents: dict[str, dict[str, Any]] = {}
     for round_id, question_id, content in order:
@@ -272,10 +273,7 @@ async def _case_of(uow: UnitOfWork, batch: _Batch, case_id: str) -> CaseRow:
     select (with their family) the first time one is needed."""
     if batch.cases is None:
         ids = sorted({context.row.case_id for context in batch.rounds.values()})
-        batch.cases = {
-            case.id: case
-            for case in await uow.session.scalars(select(CaseRow).where(CaseRow.id.in_(ids)))
-        }
+        batch.cases = await load_cases(uow, ids)
     return batch.cases.get(case_id) or await get_case(uow, case_id)
 
 

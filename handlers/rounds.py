@@ -10,12 +10,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, insert, or_, select
+from sqlalchemy import ColumnElement, Table, insert, or_, select, update
 
 from contracts.enums import Colour, Criterion, Partner, SubjectRole, Track
 from contracts.policy import AskedQuestion, Policy
 from contracts.topics import message_key, question_topic
-from handlers.cases import check_age, get_case
+from handlers.cases import check_age, get_case, load_cases
 from handlers.db.detached import detached
 from handlers.db.pending import PendingRows
 from handlers.db.tables import CaseRow, QuestionRow, RoundRow
@@ -36,6 +36,7 @@ __all__ = [
 
 log = logging.getLogger("handlers.rounds")
 
+_CASES = cast(Table, CaseRow.__table__)
 _ROUNDS = cast(Table, RoundRow.__table__)
 _QUESTIONS = cast(Table, QuestionRow.__table__)
 _QUESTION_COLUMNS = tuple(c.key for c in _QUESTIONS.columns)
@@ -89,10 +90,7 @@ class OpeningBatch:
         command_ids = sorted({r.command_id for r in requests if r.command_id is not None})
         if not case_ids:
             return batch
-        batch.cases = {
-            case.id: case
-            for case in await uow.session.scalars(select(CaseRow).where(CaseRow.id.in_(case_ids)))
-        }
+        batch.cases = await load_cases(uow, case_ids)
         wanted: ColumnElement[bool] = RoundRow.case_id.in_(case_ids) & (
             RoundRow.state == RoundState.OPEN
         )
@@ -179,7 +177,12 @@ async def open_round(
         )
     # The youth may have outgrown the track since registration: then no more rounds.
     check_age(case.geboortedatum, Track(case.track), now.date(), policy)
+    unlabelled = case.colour is None
     colour = _round_colour(policy, case, request.colour)
+    if unlabelled:  # an old case: its first labelled round sets its label
+        await uow.session.execute(
+            update(_CASES).where(_CASES.c.id == case.id).values(colour=colour.value)
+        )
     already_open = next((row.id for row in found), None)
     if already_open is not None:
         raise RoundAlreadyOpen(
@@ -278,7 +281,7 @@ def _round_colour(policy: Policy, case: CaseRow, asked: Colour | None) -> Colour
             "first, or ask a label the recorded criteria support",
         )
     if label is None:
-        case.colour = colour.value  # an old case: its first labelled round sets its label
+        case.colour = colour.value  # written by `open_round`; later requests see the label
     return colour
 
 
