@@ -64,7 +64,7 @@ REFUSALS = Counter("iaj_refusals_total", "Answer items refused, by reason", ["pa
 ANSWER_BATCH_SIZE = Histogram(
     "iaj_answer_batch_size",
     "Answer messages handled in one transaction",
-    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
 ANSWER_BATCH_SECONDS = Histogram(
     "iaj_answer_batch_seconds",
