@@ -5,13 +5,14 @@ statements per command (counted with a cursor event, not timed)."""
 from __future__ import annotations
 
 import itertools
+import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.enums import Colour, Criterion
@@ -21,7 +22,7 @@ from contracts.wire import decode, encode
 from handlers.commands import COMMAND_REJECTED, handle_commands
 from handlers.db.engine import make_engine, make_session_factory
 from handlers.db.migrate import upgrade
-from handlers.db.tables import DeadLetterRow, QuestionRow, RoundRow
+from handlers.db.tables import CaseRow, DeadLetterRow, QuestionRow, RoundRow
 from handlers.db.uow import DirectMessage, UnitOfWork
 from handlers.dead_letters import Delivery
 from handlers.officials import load_officials
@@ -222,3 +223,156 @@ async def test_a_rejected_command_is_undone_alone_and_the_batch_kept(sessions: S
             now=NOW,
         )
     assert again.outcome == "dead_lettered"  # still not informed: rejected again, not "duplicate"
+
+
+# -- batched or one by one: the same effects ---------------------------------------------------
+
+_CASE_KINDS = ("informed", "informed", "not_informed", "old_unlabelled")
+
+
+async def _case_of_kind(sessions: Sessions, kind: str) -> str:
+    case_id = await _oranje_case(sessions, informed=kind != "not_informed")
+    if kind == "old_unlabelled":  # registered before labels were kept: its first round labels it
+        async with UnitOfWork(sessions) as uow:
+            await uow.session.execute(
+                update(CaseRow).where(CaseRow.id == case_id).values(colour=None)
+            )
+            await uow.commit()
+    return case_id
+
+
+def _script(rng: random.Random) -> list[tuple[int, int, Colour]]:
+    """(case, command id, colour) of each command: repeated cases (a second round while one is
+    open is rejected), repeated command ids (a duplicate, in the batch or across batches),
+    a colour other than the label now and then (rejected)."""
+    return [
+        (
+            rng.randrange(len(_CASE_KINDS)),
+            rng.randrange(6),
+            rng.choice([Colour.ORANJE, Colour.ORANJE, Colour.ORANJE, Colour.GROEN]),
+        )
+        for _ in range(rng.randint(1, 12))
+    ]
+
+
+async def _run_script(
+    sessions: Sessions,
+    script: list[tuple[int, int, Colour]],
+    batches: list[int],
+    closing: set[int],
+) -> dict[str, object]:
+    """Carry out the script in batches of the given sizes, closing every open round after
+    the commands at the positions in `closing` (a batch ends there); its effects, named by
+    the script's own indices (not by ids, which differ from run to run)."""
+    cases = [await _case_of_kind(sessions, kind) for kind in _CASE_KINDS]
+    command_ids = [uuid.uuid4() for _ in range(6)]
+    records = []
+    for case, command, colour in script:
+        message = OpenRoundCommand(
+            message_id=command_ids[command],
+            round_id=uuid.uuid4(),
+            correlation_id=uuid.uuid4(),
+            policy=POLICY.ref,
+            case_id=uuid.UUID(cases[case]),
+            colour=colour,
+            requested_by=ACTOR,
+        )
+        records.append((encode(message), _record()))
+    replies_before = len(await outbox(sessions, COMMAND_REPLIES))
+    outcomes: list[str] = []
+    start = 0
+    for size in batches:
+        async with UnitOfWork(sessions, collecting([])) as uow:
+            reports = await handle_commands(
+                uow,
+                records[start : start + size],
+                POLICY,
+                officials=OFFICIALS,
+                deadline=DEADLINE,
+                now=NOW,
+            )
+        outcomes += [r.outcome for r in reports]
+        start += size
+        if start in closing:  # the rounds completed: a command id repeated now is a duplicate
+            async with UnitOfWork(sessions) as uow:
+                await uow.session.execute(
+                    update(RoundRow)
+                    .where(RoundRow.case_id.in_(cases), RoundRow.state == "open")
+                    .values(state="complete", completed_at=NOW)
+                )
+                await uow.commit()
+    rounds = [r for r in await all_rows(sessions, RoundRow) if r.case_id in cases]
+    by_command = {str(c): i for i, c in enumerate(command_ids)}
+    labels = {
+        case.id: case.colour for case in await all_rows(sessions, CaseRow) if case.id in cases
+    }
+    questions = await all_rows(sessions, QuestionRow)
+    replies = [decode(r.payload) for r in await outbox(sessions, COMMAND_REPLIES)]
+    return {
+        "outcomes": outcomes,
+        "rounds": sorted(
+            (cases.index(r.case_id), by_command[r.command_id or ""], r.colour, r.state)
+            for r in rounds
+        ),
+        "questions per round": sorted(sum(q.round_id == r.id for q in questions) for r in rounds),
+        "labels": [labels[c] for c in cases],
+        "replies": [
+            (r.outcome, r.round_id is not None)
+            for r in replies[replies_before:]
+            if isinstance(r, CommandReply)
+        ],
+    }
+
+
+async def test_random_command_sequences_have_the_same_effects_batched_or_one_by_one(
+    sessions: Sessions,
+) -> None:
+    """Forty random sequences of open-round commands (repeated cases and command ids,
+    colours the label does not permit, uninformed and unlabelled cases, rounds completed in
+    between), split into random batches: the batches, which read their cases and rounds
+    once, do exactly what the same commands do one at a time."""
+    for seed in range(40):
+        rng = random.Random(seed)
+        script = _script(rng)
+        cuts = sorted(rng.sample(range(1, len(script)), k=rng.randint(0, len(script) - 1)))
+        sizes = [b - a for a, b in itertools.pairwise([0, *cuts, len(script)])]
+        # Rounds complete between some batches: a later batch finds closed rounds of its
+        # cases, opened by command ids it repeats.
+        closing = {c for c in cuts if rng.random() < 0.5}
+        batched = await _run_script(sessions, script, sizes, closing)
+        single = await _run_script(sessions, script, [1] * len(script), closing)
+        assert batched == single, f"seed {seed}: {script} in batches of {sizes}"
+
+
+async def test_an_old_command_resent_beside_a_new_one_for_its_case_opens_the_new_round(
+    sessions: Sessions,
+) -> None:
+    # The batch reads the round the old command opened (complete by now) to answer the repeat
+    # as a duplicate; that round must not count as the case's open round for the new command.
+    case_id = await _oranje_case(sessions)
+    old = _open(case_id)
+    async with UnitOfWork(sessions, collecting([])) as uow:
+        [first] = await handle_commands(
+            uow, [old], POLICY, officials=OFFICIALS, deadline=DEADLINE, now=NOW
+        )
+    async with UnitOfWork(sessions) as uow:
+        await uow.session.execute(
+            update(RoundRow).where(RoundRow.id == first.round_id).values(state="complete")
+        )
+        await uow.commit()
+    with counting(sessions.kw["bind"]) as counter:
+        async with UnitOfWork(sessions, collecting([])) as uow:
+            reports = await handle_commands(
+                uow,
+                [(old[0], _record()), _open(case_id)],
+                POLICY,
+                officials=OFFICIALS,
+                deadline=DEADLINE,
+                now=NOW,
+            )
+    assert [(r.outcome, r.round_id == first.round_id) for r in reports] == [
+        ("duplicate", True),
+        ("opened", False),
+    ]
+    # In one pass: not rejected, rolled back and carried out again command by command.
+    assert counter.statements <= MAX_STATEMENTS_PER_BATCH + 1  # + the duplicate's round
