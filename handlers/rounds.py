@@ -179,15 +179,15 @@ async def open_round(
     check_age(case.geboortedatum, Track(case.track), now.date(), policy)
     unlabelled = case.colour is None
     colour = _round_colour(policy, case, request.colour)
-    if unlabelled:  # an old case: its first labelled round sets its label
-        await uow.session.execute(
-            update(_CASES).where(_CASES.c.id == case.id).values(colour=colour.value)
-        )
     already_open = next((row.id for row in found), None)
     if already_open is not None:
         raise RoundAlreadyOpen(
             f"case {case.id} already has an open round ({already_open}); wait for its result "
             "or its deadline before asking the partners again"
+        )
+    if unlabelled:  # an old case: its first labelled round sets its label
+        await uow.session.execute(
+            update(_CASES).where(_CASES.c.id == case.id).values(colour=colour.value)
         )
     round_id = str(request.round_id or uuid.uuid4())
     round_values = {
