@@ -23,10 +23,10 @@ from contracts.messages import QuestionSet
 from contracts.wire import decode
 from handlers.db.engine import make_engine
 from handlers.db.tables import OutboxRow
+from tests.support.clock import today
 
 pytestmark = pytest.mark.integration
 
-TODAY = dt.date.today()
 NAME = "Jesse Regelbeek"
 ADDRESS = "Verzonnenlaan 12 Haarlem"
 ADDRESS_REASON = "de woningcorporatie en de BRP zoeken op het adres"
@@ -34,7 +34,7 @@ ADDRESS_REASON = "de woningcorporatie en de BRP zoeken op het adres"
 
 def born(age: int) -> str:
     """`age` years old today: 1 January, `age` years ago (or `age`+1 later this year)."""
-    return dt.date(TODAY.year - age, 1, 1).isoformat()
+    return dt.date(today().year - age, 1, 1).isoformat()
 
 
 class Iaj:
@@ -117,7 +117,7 @@ async def test_the_label_is_required_and_must_be_supported_by_the_criteria(iaj: 
 
 
 async def test_a_round_takes_the_case_s_label_and_no_other(iaj: Iaj) -> None:
-    letter = (TODAY - dt.timedelta(days=2)).isoformat()
+    letter = (today() - dt.timedelta(days=2)).isoformat()
     case_id = (await iaj.ok(*add(*POLITIE, "--brief-verstuurd", letter, colour="oranje")))[
         "case_id"
     ]
@@ -128,7 +128,7 @@ async def test_a_round_takes_the_case_s_label_and_no_other(iaj: Iaj) -> None:
 
 
 async def test_the_address_goes_only_where_a_question_needs_it(iaj: Iaj, database_url: str) -> None:
-    letter = (TODAY - dt.timedelta(days=2)).isoformat()
+    letter = (today() - dt.timedelta(days=2)).isoformat()
     address = ("--adres", ADDRESS, "--adres-reden", ADDRESS_REASON, "--brief-verstuurd", letter)
     for reason in ("x", "xxxxxxxxxxxxxxxxxxxxxxx"):
         message = await iaj.refused(*add(*POLITIE, "--adres", ADDRESS, "--adres-reden", reason))
@@ -169,7 +169,7 @@ async def test_family_members_only_for_oranje_and_rood_and_born_already(iaj: Iaj
     assert "not groen" in message
     assert "Moeder" not in message
 
-    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    tomorrow = (today() + dt.timedelta(days=1)).isoformat()
     message = await iaj.refused(
         *add(*POLITIE, *mother, "--gezinslid", f"Baby Regelbeek:{tomorrow}", colour="oranje")
     )
@@ -186,11 +186,11 @@ async def test_the_letter_is_plausible(iaj: Iaj) -> None:
     message = await iaj.refused(*add(*POLITIE, "--brief-verstuurd", day_after_birth))
     assert message.startswith("--brief-verstuurd:")
     assert "12th birthday" in message
-    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    tomorrow = (today() + dt.timedelta(days=1)).isoformat()
     assert "future" in await iaj.refused(*add(*POLITIE, "--brief-verstuurd", tomorrow))
     assert "future" in await iaj.refused(*add(*POLITIE, "--geboortedatum", tomorrow))
 
-    listed = TODAY - dt.timedelta(days=10)
+    listed = today() - dt.timedelta(days=10)
     before_listing = (listed - dt.timedelta(days=1)).isoformat()
     on_list = ("--op-lijst-sinds", listed.isoformat())
     message = await iaj.refused(*add(*POLITIE, *on_list, "--brief-verstuurd", before_listing))
@@ -222,7 +222,7 @@ async def test_a_focus_list_without_the_kleur_column_is_refused_whole(
     new = tmp_path / "nieuw.csv"
     new.write_text(
         "lijst,naam,geboortedatum,district,traject,criteria,kleur,op_lijst_sinds\n"
-        f"netto,{NAME},{born(15)},oost,iaj,politiecontacten,oranje,{TODAY.isoformat()}\n"
+        f"netto,{NAME},{born(15)},oost,iaj,politiecontacten,oranje,{today().isoformat()}\n"
         f"netto,Ander Kind,{born(16)},oost,iaj,politiecontacten,rood,\n",
         encoding="utf-8",
     )

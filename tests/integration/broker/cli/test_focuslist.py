@@ -20,16 +20,16 @@ from typer.testing import CliRunner, Result
 
 from broker.cli import app
 from handlers.db.engine import make_engine
+from tests.support.clock import today
 
 pytestmark = pytest.mark.integration
 
-TODAY = dt.date.today()
 HEADER = "lijst,naam,geboortedatum,district,traject,criteria,adres,adres_reden,gezinsleden,kleur"
 
 
 def born(age: int) -> str:
     """A date of birth that makes someone exactly `age` today: 1 January, `age` years ago."""
-    return dt.date(TODAY.year - age, 1, 1).isoformat()
+    return dt.date(today().year - age, 1, 1).isoformat()
 
 
 # Names (and an address) that must never be stored or shown. Distinct enough to find anywhere.

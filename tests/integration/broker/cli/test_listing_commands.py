@@ -14,10 +14,10 @@ from handlers.db.engine import make_engine, make_session_factory
 from handlers.db.tables import DeadLetterRow
 from handlers.dead_letters import dlq_id
 from tests.support.cli import Iaj
+from tests.support.clock import today
 
 pytestmark = pytest.mark.integration
 
-TODAY = dt.date.today()
 NAMES = ("Lotte Lijstronde", "Milan Lijstronde")
 
 
@@ -28,12 +28,12 @@ def open_two_rounds(iaj: Iaj) -> tuple[list[str], list[str]]:
         added = iaj.json(
             "case", "add",
             "--naam", naam,
-            "--geboortedatum", dt.date(TODAY.year - 16, 1, 1).isoformat(),
+            "--geboortedatum", dt.date(today().year - 16, 1, 1).isoformat(),
             "--district", "noord",
             "--traject", "iaj",
             "--criterium", "politiecontacten",
             "--kleur", "groen",
-            "--brief-verstuurd", TODAY.isoformat(),
+            "--brief-verstuurd", today().isoformat(),
         )  # fmt: skip
         cases.append(added["case_id"])
         rounds.append(iaj.json("round", "open", added["case_id"])["round_id"])
@@ -113,7 +113,7 @@ async def test_dead_letters_are_listed_and_shown_without_content(database_url: s
     assert await asyncio.to_thread(listed, "--reason", "command_rejected") == [ids[2]]
     assert await asyncio.to_thread(listed, "--since", "1d") == [ids[2], ids[1]]
     assert await asyncio.to_thread(listed, "--since", "30m") == [ids[2]]
-    since = (TODAY - dt.timedelta(days=10)).isoformat()
+    since = (today() - dt.timedelta(days=10)).isoformat()
     assert await asyncio.to_thread(listed, "--since", since) == ids[::-1]
 
     shown = await asyncio.to_thread(iaj.json, "deadletters", "show", str(ids[1]))

@@ -12,10 +12,9 @@ import pytest
 from typer.testing import Result
 
 from tests.support.cli import Iaj
+from tests.support.clock import today
 
 pytestmark = pytest.mark.integration
-
-TODAY = dt.date.today()
 
 
 @pytest.fixture
@@ -40,7 +39,7 @@ def add_case(iaj: Iaj, age: int = 17, track: str = "iaj") -> Result:
     return iaj(
         "case", "add",
         "--naam", "Sem Opdrachtregel",
-        "--geboortedatum", dt.date(TODAY.year - age, 1, 1).isoformat(),
+        "--geboortedatum", dt.date(today().year - age, 1, 1).isoformat(),
         "--district", "schalkwijk",
         "--traject", track,
         "--criterium", "politiecontacten",
@@ -60,7 +59,7 @@ def test_a_round_from_registration_to_the_operator_views(iaj: Iaj) -> None:
     assert "record the letter date first" in " ".join(refused.stderr.split())
     assert "Traceback" not in refused.output
 
-    letter = (TODAY - dt.timedelta(days=3)).isoformat()
+    letter = (today() - dt.timedelta(days=3)).isoformat()
     iaj.ok("case", "inform", case_id, "--date", letter)
     opened = iaj.json("round", "open", case_id, "--kleur", "groen")
     assert opened["asked"] == ["verwijsindex", "leerplicht", "swt"]
@@ -120,13 +119,13 @@ def test_unknown_ids_and_bad_input_are_clear_errors(iaj: Iaj) -> None:
     for args in (
         ("round", "show", "no-such-round"),
         ("round", "open", "no-such-case", "--kleur", "rood"),
-        ("case", "inform", "no-such-case", "--date", TODAY.isoformat()),
+        ("case", "inform", "no-such-case", "--date", today().isoformat()),
     ):
         result = iaj(*args)
         assert result.exit_code == 2, args
         assert "no-such" in result.stderr
         assert "Traceback" not in result.output
-    future = (TODAY + dt.timedelta(days=1)).isoformat()
+    future = (today() + dt.timedelta(days=1)).isoformat()
     case_id = add_case(iaj).stdout.strip()
     assert "future" in iaj("case", "inform", case_id, "--date", future).stderr
 

@@ -18,6 +18,7 @@ from contracts.wire import decode
 from handlers.db.engine import make_engine, make_session_factory
 from handlers.db.tables import AnswerRow, LateAnswerRow, ProcessingLogRow
 from tests.support.cli import Iaj
+from tests.support.clock import today
 from tests.unit.handlers.builders import (
     Sessions,
     all_rows,
@@ -30,7 +31,6 @@ from tests.unit.handlers.builders import (
 
 pytestmark = pytest.mark.integration
 
-TODAY = dt.date.today()
 NOW = dt.datetime.now(dt.UTC)
 T = TypeVar("T")
 REASON = "Het kernteam heeft het label herzien na nieuwe signalen."
@@ -68,14 +68,14 @@ def _case(iaj: Iaj, colour: str) -> str:
     added = iaj.ok(
         "case", "add",
         "--naam", "Noor Labelwissel",
-        "--geboortedatum", dt.date(TODAY.year - 17, 3, 3).isoformat(),
+        "--geboortedatum", dt.date(today().year - 17, 3, 3).isoformat(),
         "--district", "oost",
         "--traject", "iaj",
         "--criterium", "politiecontacten",
         "--criterium", "gedrag_gecontinueerd",
         "--kleur", colour,
         "--gezinslid", "Vader Labelwissel:1978-06-06",
-        "--brief-verstuurd", (TODAY - dt.timedelta(days=2)).isoformat(),
+        "--brief-verstuurd", (today() - dt.timedelta(days=2)).isoformat(),
     )  # fmt: skip
     return added.stdout.strip()
 

@@ -14,10 +14,10 @@ import pytest
 
 from tests.support.cli import Iaj
 from tests.support.cli import refusal as refused
+from tests.support.clock import today
 
 pytestmark = pytest.mark.integration
 
-TODAY = dt.date.today()
 YOUTH = "Lotte <b>Bedachtweg</b>"
 MOTHER = "Moeder Bedachtweg"
 ADDRESS = "Fictiepad 8, Haarlem"
@@ -34,7 +34,7 @@ def oranje_case_with_a_round(iaj: Iaj) -> tuple[str, str]:
     case_id = iaj.ok(
         "case", "add",
         "--naam", YOUTH,
-        "--geboortedatum", dt.date(TODAY.year - 16, 3, 3).isoformat(),
+        "--geboortedatum", dt.date(today().year - 16, 3, 3).isoformat(),
         "--district", "noord",
         "--traject", "iaj",
         "--criterium", "politiecontacten",
@@ -42,7 +42,7 @@ def oranje_case_with_a_round(iaj: Iaj) -> tuple[str, str]:
         "--adres", ADDRESS,
         "--adres-reden", ADDRESS_REASON,
         "--gezinslid", f"{MOTHER}:1982-05-05",
-        "--brief-verstuurd", (TODAY - dt.timedelta(days=2)).isoformat(),
+        "--brief-verstuurd", (today() - dt.timedelta(days=2)).isoformat(),
     ).stdout.strip()  # fmt: skip
     round_id = iaj.json("round", "open", case_id)["round_id"]
     return case_id, round_id

@@ -27,16 +27,16 @@ from handlers.db.uow import UnitOfWork
 from handlers.dead_letters import Delivery
 from tests.integration.broker.service.partners import permitted_answer
 from tests.support.cli import AsyncIaj
+from tests.support.clock import today
 from tests.support.signing import partner_keys, sign
 
 pytestmark = pytest.mark.integration
 
-TODAY = dt.date.today()
 REASON = "The date of the kernteam meeting was entered instead of the real one."
 
 
 def ago(days: int) -> str:
-    return (TODAY - dt.timedelta(days=days)).isoformat()
+    return (today() - dt.timedelta(days=days)).isoformat()
 
 
 class Iaj(AsyncIaj):
@@ -46,7 +46,7 @@ class Iaj(AsyncIaj):
         added = await self.ok(
             "case", "add",
             "--naam", naam,
-            "--geboortedatum", dt.date(TODAY.year - 17, 1, 1).isoformat(),
+            "--geboortedatum", dt.date(today().year - 17, 1, 1).isoformat(),
             "--district", "noord",
             "--traject", "iaj",
             "--criterium", "politiecontacten",
@@ -91,7 +91,7 @@ async def test_uitstroom_is_recorded_once_and_corrected_only_to_an_earlier_day(
     assert "recorded already" in await iaj.refused("case", "leave", case_id, "--date", ago(10))
     case = await _case(engine, case_id)
     assert case is not None
-    assert case.left_on == TODAY - dt.timedelta(days=100), "the date did not move"
+    assert case.left_on == today() - dt.timedelta(days=100), "the date did not move"
 
     later = await iaj.refused(
         "case", "correct-uitstroom", case_id, "--date", ago(90), "--reason", REASON
@@ -106,7 +106,7 @@ async def test_uitstroom_is_recorded_once_and_corrected_only_to_an_earlier_day(
     await iaj.ok("case", "correct-uitstroom", case_id, "--date", ago(120), "--reason", REASON)
     case = await _case(engine, case_id)
     assert case is not None
-    assert case.left_on == TODAY - dt.timedelta(days=120)
+    assert case.left_on == today() - dt.timedelta(days=120)
     [corrected] = await _logged(engine, case_id, "uitstroom_corrected")
     assert corrected.actor == "regisseur-test"
     assert REASON in corrected.purpose
@@ -133,7 +133,7 @@ async def test_leave_with_the_uitstroombrief_at_once(
     assert recorded == {"left_on": ago(3), "uitstroombrief_on": ago(2), "cancelled_rounds": []}
     case = await _case(engine, case_id)
     assert case is not None
-    assert case.uitstroombrief_on == TODAY - dt.timedelta(days=2)
+    assert case.uitstroombrief_on == today() - dt.timedelta(days=2)
 
 
 async def test_uitstroom_cancels_the_open_round_and_a_later_answer_is_not_stored(
@@ -144,7 +144,7 @@ async def test_uitstroom_cancels_the_open_round_and_a_later_answer_is_not_stored
     opened = await iaj.json("round", "open", case_id, "--kleur", "groen")
     round_id = opened["round_id"]
 
-    left = await iaj.json("case", "leave", case_id, "--date", TODAY.isoformat())
+    left = await iaj.json("case", "leave", case_id, "--date", today().isoformat())
     assert left["cancelled_rounds"] == [round_id]
     assert (await iaj.json("round", "show", round_id))["state"] == "cancelled"
 
@@ -187,7 +187,7 @@ async def test_a_youth_who_returns_after_uitstroom_is_registered_as_a_new_case(
     assert "already on the list" in await iaj.refused(
         "case", "add",
         "--naam", "Milan Terugkomer",
-        "--geboortedatum", dt.date(TODAY.year - 17, 1, 1).isoformat(),
+        "--geboortedatum", dt.date(today().year - 17, 1, 1).isoformat(),
         "--district", "noord", "--traject", "iaj", "--criterium", "politiecontacten",
         "--kleur", "groen",
     )  # fmt: skip
@@ -199,7 +199,7 @@ async def test_a_youth_who_returns_after_uitstroom_is_registered_as_a_new_case(
     new = await _case(engine, second)
     assert old is not None
     assert new is not None
-    assert old.left_on == TODAY - dt.timedelta(days=30), "the old retention clock runs on"
+    assert old.left_on == today() - dt.timedelta(days=30), "the old retention clock runs on"
     assert new.left_on is None
     assert len(await iaj.json("case", "list")) == 2
 

@@ -15,9 +15,8 @@ from contracts.enums import Colour, District, Track
 from contracts.topics import all_topics
 from handlers.cases import Criterion, FamilyMember, NewCase, register_case
 from handlers.db.uow import UnitOfWork
+from tests.support.clock import today
 from tests.support.signing import partner_keys_dir
-
-TODAY = dt.date.today()
 
 
 async def recreate_topics(bootstrap: str, partitions: int = 1) -> None:
@@ -75,7 +74,7 @@ def synthetic_case(
         criteria.append(Criterion.GEDRAG_GECONTINUEERD)
     return NewCase(
         naam="Sem Testbeek",
-        geboortedatum=dt.date(TODAY.year - 17, 3, 14),
+        geboortedatum=dt.date(today().year - 17, 3, 14),
         district=District.SCHALKWIJK,
         track=Track.IAJ,
         criteria=tuple(criteria),
@@ -84,7 +83,7 @@ def synthetic_case(
             FamilyMember(naam=f"Gezinslid Testbeek {i}", geboortedatum=dt.date(1980 + i, 1, 1))
             for i in range(1, family + 1)
         ),
-        informed_on=TODAY - dt.timedelta(days=7) if informed else None,
+        informed_on=today() - dt.timedelta(days=7) if informed else None,
     )
 
 
@@ -96,7 +95,7 @@ async def add_case(
             uow,
             case or synthetic_case(colour=colour),
             actor="test",
-            today=TODAY,
+            today=today(),
             policy=service.policy,
         )
         await uow.commit()

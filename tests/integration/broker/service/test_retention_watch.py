@@ -21,14 +21,15 @@ from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound, open_round
 from handlers.status import service_status
 from handlers.uitstroom import limit_reached_on, record_uitstroom
-from tests.integration.broker.service.conftest import TODAY, add_case
+from tests.integration.broker.service.conftest import add_case
 from tests.integration.broker.service.dbcheck import counted
+from tests.support.clock import today
 
 
 async def _left(service: MunicipalService, case_id: str, days_ago: int) -> None:
     async with UnitOfWork(service.sessions) as uow:
-        left_on = TODAY - dt.timedelta(days=days_ago)
-        await record_uitstroom(uow, case_id, left_on, actor="test", today=TODAY)
+        left_on = today() - dt.timedelta(days=days_ago)
+        await record_uitstroom(uow, case_id, left_on, actor="test", today=today())
         await uow.commit()
 
 
@@ -46,7 +47,7 @@ async def test_the_service_purges_a_case_a_year_after_uitstroom_by_itself(
             for case_id in (gone, kept):
                 case = await uow.session.get(CaseRow, case_id)
                 assert case is not None
-                case.informed_on = TODAY - dt.timedelta(days=800)
+                case.informed_on = today() - dt.timedelta(days=800)
             await uow.commit()
         await _left(service, gone, days_ago=400)
         await _left(service, kept, days_ago=30)
@@ -72,7 +73,7 @@ async def _informed_long_ago(service: MunicipalService, case_ids: list[str]) -> 
         await uow.session.execute(
             update(CaseRow)
             .where(CaseRow.id.in_(case_ids))
-            .values(informed_on=TODAY - dt.timedelta(days=800))
+            .values(informed_on=today() - dt.timedelta(days=800))
         )
         await uow.commit()
 
@@ -142,11 +143,11 @@ async def test_the_service_puts_a_youth_who_turned_23_into_uitstroom_on_the_birt
             await uow.commit()
         # Time passed: one youth turned 23 three days ago (while the service was down), the
         # other is 22 and turns 23 tomorrow.
-        birthday = TODAY - dt.timedelta(days=3)
+        birthday = today() - dt.timedelta(days=3)
         async with UnitOfWork(service.sessions) as uow:
             for case_id, born in (
                 (turned, limit_reached_on(birthday, -23)),
-                (younger, limit_reached_on(TODAY + dt.timedelta(days=1), -23)),
+                (younger, limit_reached_on(today() + dt.timedelta(days=1), -23)),
             ):
                 await uow.session.execute(
                     update(CaseRow).where(CaseRow.id == case_id).values(geboortedatum=born)

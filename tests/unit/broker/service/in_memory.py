@@ -16,15 +16,13 @@ from faststream.kafka import TestKafkaBroker
 
 from broker.service.municipal import MunicipalService
 from broker.settings import ServiceSettings
-from contracts.messages import utc_now
 from handlers.cases import NewCase
 from handlers.db.migrate import upgrade
+from tests.support.clock import today
 from tests.support.signing import partner_keys_dir
 from tests.unit.handlers.builders import POLICY, new_case
 
 __all__ = ["Log", "Producer", "consume", "service", "youth"]
-
-TODAY = utc_now().date()
 
 
 @pytest.fixture
@@ -96,6 +94,6 @@ async def consume(service: MunicipalService, records: list[Any]) -> None:
 
 def youth() -> NewCase:
     return new_case(
-        born=TODAY.replace(year=TODAY.year - 17) - dt.timedelta(days=40),
-        informed_on=TODAY - dt.timedelta(days=7),
+        born=today().replace(year=today().year - 17) - dt.timedelta(days=40),
+        informed_on=today() - dt.timedelta(days=7),
     )

@@ -18,13 +18,14 @@ from sqlalchemy import update
 
 from broker.service.municipal import MunicipalService
 from contracts.enums import Colour, Partner, YesNo
-from contracts.messages import CancelRoundCommand, OpenRoundCommand, utc_now
+from contracts.messages import CancelRoundCommand, OpenRoundCommand
 from contracts.topics import COMMANDS, DEADLETTER, answer_topic, message_key
 from contracts.wire import encode
 from handlers.db.tables import AnswerRow, DeadLetterRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
 from handlers.states import RoundState
+from tests.support.clock import today
 from tests.unit.broker.service.in_memory import Log, consume, youth
 from tests.unit.handlers.builders import (
     ACTOR,
@@ -40,16 +41,15 @@ from tests.unit.handlers.builders import (
 )
 
 # The service reads the wall clock: the youth's dates are relative to the real today.
-TODAY = utc_now().date()
 
 
 async def _open_round(service: MunicipalService) -> str:
-    case_id = await register(service.sessions, youth(), today=TODAY)
+    case_id = await register(service.sessions, youth(), today=today())
     return await service.open_round(OpenRound(case_id=case_id, colour=Colour.GROEN, actor=ACTOR))
 
 
 async def test_an_open_round_command_opens_the_round_once(service: MunicipalService) -> None:
-    case_id = await register(service.sessions, youth(), today=TODAY)
+    case_id = await register(service.sessions, youth(), today=today())
     command = OpenRoundCommand(
         round_id=uuid.uuid4(),
         correlation_id=uuid.uuid4(),

@@ -21,9 +21,10 @@ from broker.service.municipal import MunicipalService
 from broker.service.relay import OutboxRelay
 from contracts.content_free_logs import LogFormat, configure_logging
 from contracts.enums import Colour, Partner, YesNo
-from contracts.messages import OpenRoundCommand, utc_now
+from contracts.messages import OpenRoundCommand
 from contracts.topics import COMMANDS, answer_topic, message_key, question_topic
 from contracts.wire import encode
+from tests.support.clock import today
 from tests.unit.broker.service.in_memory import Log, consume, youth
 from tests.unit.handlers.builders import (
     ACTOR,
@@ -35,7 +36,6 @@ from tests.unit.handlers.builders import (
     signed,
 )
 
-TODAY = utc_now().date()
 NAME = "Ravi Verzonnenhuis"  # the synthetic youth's name (tests.unit.handlers.builders)
 MARKER = "GEHEIM-MARKER-7731"  # in a poison message's body: must never reach the log
 
@@ -68,7 +68,7 @@ async def test_a_round_logs_one_json_line_per_step_with_its_ids_and_no_content(
     service: MunicipalService, log_lines: io.StringIO
 ) -> None:
     assert youth().naam == NAME
-    case_id = await register(service.sessions, youth(), today=TODAY)
+    case_id = await register(service.sessions, youth(), today=today())
     command = OpenRoundCommand(
         round_id=uuid.uuid4(),
         correlation_id=uuid.uuid4(),
@@ -158,7 +158,7 @@ async def test_a_round_logs_one_json_line_per_step_with_its_ids_and_no_content(
 async def test_a_rejected_command_is_logged_by_reason_without_the_requester(
     service: MunicipalService, log_lines: io.StringIO
 ) -> None:
-    case_id = await register(service.sessions, youth(), today=TODAY)
+    case_id = await register(service.sessions, youth(), today=today())
     stranger = "onbekende.ambtenaar"
     command = OpenRoundCommand(
         round_id=uuid.uuid4(),
