@@ -144,16 +144,15 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         _refuse_too_deep(_nesting_depth(text))
     try:
         obj = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, or NaN, Infinity or a too long integer
         if openings > MAX_JSON_DEPTH:  # too deep is the reason given first, as before parsing
             _refuse_too_deep(_nesting_depth(text))
-        raise MalformedMessage(
-            DecodeFailure.NOT_JSON, f"not JSON ({exc.msg}, char {exc.pos})"
-        ) from None
-    except ValueError:  # NaN or Infinity, or an integer of more digits than Python reads
-        if openings > MAX_JSON_DEPTH:
-            _refuse_too_deep(_nesting_depth(text))
-        raise MalformedMessage(DecodeFailure.NOT_JSON, "a number JSON cannot hold") from None
+        detail = (
+            f"not JSON ({exc.msg}, char {exc.pos})"
+            if isinstance(exc, json.JSONDecodeError)
+            else "a number JSON cannot hold"
+        )
+        raise MalformedMessage(DecodeFailure.NOT_JSON, detail) from None
     if openings > MAX_JSON_DEPTH:
         _refuse_too_deep(_parsed_depth(obj))
     if not isinstance(obj, dict):

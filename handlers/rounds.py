@@ -63,8 +63,6 @@ class _Known:
 
     id: str
     command_id: str | None
-    case_id: str
-    open: bool
 
 
 class OpeningBatch:
@@ -79,7 +77,9 @@ class OpeningBatch:
     def __init__(self, pending: PendingRows) -> None:
         self.pending = pending
         self.cases: dict[str, CaseRow] = {}
-        self._known: list[_Known] = []
+        # Indexed, so a batch of a thousand requests looks each up in constant time.
+        self._by_command: dict[str, _Known] = {}
+        self._open_by_case: dict[str, list[_Known]] = defaultdict(list)
 
     @classmethod
     async def load(
@@ -99,30 +99,31 @@ class OpeningBatch:
         rows = await uow.session.execute(
             select(RoundRow.id, RoundRow.command_id, RoundRow.case_id, RoundRow.state).where(wanted)
         )
-        batch._known = [
-            _Known(r.id, r.command_id, r.case_id, r.state == RoundState.OPEN) for r in rows
-        ]
+        for r in rows:
+            batch._know(_Known(r.id, r.command_id), r.case_id, open=r.state == RoundState.OPEN)
         return batch
+
+    def _know(self, known: _Known, case_id: str, *, open: bool) -> None:
+        if known.command_id is not None:
+            self._by_command[known.command_id] = known
+        if open:
+            self._open_by_case[case_id].append(known)
 
     def deciding(self, request: OpenRound) -> list[_Known]:
         """As `open_round`'s select would find them, with the batch's own rounds."""
-        return [
-            k
-            for k in self._known
-            if (k.open and k.case_id == request.case_id)
-            or (request.command_id is not None and k.command_id == request.command_id)
-        ]
+        opened = self._by_command.get(request.command_id) if request.command_id else None
+        return [*([opened] if opened else []), *self._open_by_case.get(request.case_id, [])]
 
     def by_command(self, command_id: str) -> str | None:
         """The round this command id opened, also earlier in this batch (not written yet)."""
-        return next((k.id for k in self._known if k.command_id == command_id), None)
+        known = self._by_command.get(command_id)
+        return known.id if known else None
 
     def opened(self, round_values: dict[str, Any], questions: list[dict[str, Any]]) -> None:
         self.pending.rows.setdefault(RoundRow, []).append(round_values)
         self.pending.rows.setdefault(QuestionRow, []).extend(questions)
-        self._known.append(
-            _Known(round_values["id"], round_values["command_id"], round_values["case_id"], True)
-        )
+        known = _Known(round_values["id"], round_values["command_id"])
+        self._know(known, round_values["case_id"], open=True)
 
     @staticmethod
     async def flush(pending: PendingRows) -> None:
@@ -156,7 +157,7 @@ async def open_round(
         if request.command_id is not None:
             wanted = or_(RoundRow.command_id == request.command_id, wanted)
         found = [
-            _Known(r.id, r.command_id, request.case_id, True)
+            _Known(r.id, r.command_id)
             for r in await uow.session.execute(
                 select(RoundRow.id, RoundRow.command_id).where(wanted)
             )

@@ -47,6 +47,8 @@ _UNSENT = (
     .order_by(_OUTBOX.c.id)
     .limit(bindparam("limit"))
 )
+# Several service instances may relay side by side without sending a row twice.
+_UNSENT_LOCKED = _UNSENT.with_for_update(skip_locked=True)
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
@@ -68,8 +70,6 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._interval = interval_seconds
         self._wake = asyncio.Event()
-        self._unsent = _UNSENT
-        self._unsent_locked = _UNSENT.with_for_update(skip_locked=True)
         # When a pass last succeeded (time.monotonic()), whether or not it had anything to
         # send: readiness says the relay is stuck when this grows old (broker.service.health).
         self.last_success = time.monotonic()
@@ -81,9 +81,8 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """One pass: publish up to one batch of unsent rows. Returns how many were sent."""
         async with self._sessions() as session:
-            # Several service instances may relay side by side without sending a row twice.
             postgresql = session.get_bind().dialect.name == "postgresql"
-            query = self._unsent_locked if postgresql else self._unsent
+            query = _UNSENT_LOCKED if postgresql else _UNSENT
             rows = (await session.execute(query, {"limit": self._batch_size})).all()
             if not rows:
                 self.last_success = time.monotonic()

@@ -197,3 +197,16 @@ def test_no_police_and_no_group_behaviour_anywhere() -> None:
     ):
         vocabulary += list(model.model_fields)
     assert not [v for v in vocabulary for w in words if w in v.lower()]
+
+
+def test_the_asked_questions_are_those_of_the_policy_asked_even_after_another_was_asked() -> None:
+    # `Policy.asked` is cached per policy object: a changed copy (a new version, a test's
+    # variation) must get its own questions, and the original keeps its own.
+    policy = haarlem_policy()
+    full = policy.asked(Colour.ROOD)
+    fewer = policy.model_copy(update={"questions": policy.questions[:1]})
+    assert len(fewer.asked(Colour.ROOD)) < len(full)
+    assert policy.asked(Colour.ROOD) == full
+    # A list of its own each time: a caller changing it changes nothing for the next.
+    policy.asked(Colour.ROOD).clear()
+    assert policy.asked(Colour.ROOD) == full
