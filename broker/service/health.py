@@ -18,7 +18,9 @@ import time
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from handlers.db.faults import is_transient
 from kafka_access.ops import OK, Readiness, consumer_check
 
 if TYPE_CHECKING:
@@ -55,14 +57,27 @@ def _started(service: MunicipalService) -> str:
 async def _database(service: MunicipalService, limit_seconds: float) -> str:
     try:
         async with asyncio.timeout(limit_seconds):
-            async with service.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            await _select_one(service.engine)
     except TimeoutError:
         return f"no answer within {limit_seconds:g} s"
     except Exception as exc:
         # The class only: a driver's message may quote connection details.
         return f"unreachable ({type(exc).__name__})"
     return OK
+
+
+async def _select_one(engine: AsyncEngine) -> None:
+    # The pool does not ping on checkout (handlers.db.engine): a connection the server dropped
+    # while pooled fails once, and the pool then discards it and its like. One more try, on a
+    # new connection, says whether the database answers now.
+    for attempt in (1, 2):
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        except Exception as exc:
+            if attempt == 2 or not is_transient(exc):
+                raise
 
 
 async def _kafka(service: MunicipalService, limit_seconds: float) -> str:

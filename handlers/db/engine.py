@@ -22,7 +22,11 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # No ping on checkout (`pool_pre_ping`): it costs two round trips per transaction, and a
+    # pooled connection the server dropped fails its first statement with a connection error,
+    # which every path treats as transient (handlers.db.faults): the pool is invalidated and
+    # the transaction retried on a new connection (tests/.../test_postgres_faults.py).
+    return create_async_engine(url, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
