@@ -377,10 +377,11 @@ async def _process(
     refuse.case_id = round_row.case_id
     refuse.policy = PolicyRef(id=round_row.policy_id, version=round_row.policy_version)
     # The questions of the question set this message replies to, and only those.
+    partner, question_set_id = sender.value, str(envelope.in_reply_to)
     questions = {
         q.id: q
         for q in context.questions
-        if q.partner == sender.value and q.question_set_id == str(envelope.in_reply_to)
+        if q.partner == partner and q.question_set_id == question_set_id
     }
     if not questions:
         refuse.whole(RefusalReason.UNKNOWN_QUESTION_SET, "in_reply_to")

@@ -179,6 +179,7 @@ def build_adapter(settings: AdapterSettings, *, lookup: Lookup | None = None) ->
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+        decoder=_undecoded,
         title=f"questions and refusal notices for {partner.value}",
     )
     async def on_batch(message: KafkaMessage) -> None:
@@ -264,6 +265,12 @@ async def run_adapter(runtime: AdapterRuntime) -> bool:
     server = ops_server(asgi, settings.ops_host, settings.ops_port)
     await server.serve()
     return server.started
+
+
+async def _undecoded(_: KafkaMessage) -> None:
+    # The handler reads the records' bytes itself (contracts.wire.decode): FastStream need not
+    # JSON-parse every body of the batch first.
+    return None
 
 
 def _records(raw: object) -> Sequence[ConsumerRecord[Any, Any]]:

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
@@ -92,11 +92,13 @@ async def run_pipeline(
     try:
         on_start()
         started = time.perf_counter()
-        # At capacity the backend sends its commands at once, and the service opens them a
-        # batch per transaction (as it does a fetched batch of commands); in flight, one by one.
-        batch = OPEN_BATCH if in_flight <= 0 else 1
+        # The service opens a fetched batch of open-round commands in one transaction. At
+        # capacity the backend sends them all at once: batches of OPEN_BATCH. In flight, what
+        # the window lets through since the last batch was opened (one, or more when several
+        # rounds completed meanwhile), as a command consumer would find them waiting.
+        batch = OPEN_BATCH if in_flight <= 0 else in_flight
         opener = asyncio.create_task(
-            _open_all(service, youths, case_ids, window, results, batch=batch)
+            _open_all(service, youths, case_ids, window, results.expect, batch=batch)
         )
         try:
             async with asyncio.timeout(timeout_seconds):
@@ -139,29 +141,39 @@ async def read_wire_records(
     return questions, answers
 
 
+class Opener(Protocol):
+    """What the bench opens rounds with (the service's own calls, not iaj.commands)."""
+
+    async def open_rounds(self, requests: Sequence[OpenRound]) -> list[str]: ...
+
+
 async def _open_all(
-    service: MunicipalService,
+    service: Opener,
     youths: Sequence[SyntheticYouth],
     case_ids: Sequence[str],
     window: asyncio.Semaphore,
-    results: _ResultWatch,
+    expect: Callable[[str], None],
     *,
     batch: int = 1,
 ) -> None:
+    """Open a round per case as `window` allows (the result watch releases it), at most
+    `batch` in one transaction; `expect` registers each opened round with the watch."""
     pairs = list(zip(youths, case_ids, strict=True))
-    for start in range(0, len(pairs), batch):
-        chunk = pairs[start : start + batch]
-        for _ in chunk:
+    start = 0
+    while start < len(pairs):
+        await window.acquire()  # a round may be opened
+        size = 1
+        # And every other one the window lets through now (acquiring an unlocked semaphore
+        # does not wait), up to a batch.
+        while size < min(batch, len(pairs) - start) and not window.locked():
             await window.acquire()
+            size += 1
+        chunk = pairs[start : start + size]
+        start += size
         requests = [OpenRound(case_id=c, colour=y.colour, actor=_ACTOR) for y, c in chunk]
         # Registered before its result can exist: that takes two Kafka hops and more.
-        opened = (
-            [await service.open_round(requests[0])]
-            if len(requests) == 1
-            else await service.open_rounds(requests)
-        )
-        for round_id in opened:
-            results.expect(round_id)
+        for round_id in await service.open_rounds(requests):
+            expect(round_id)
 
 
 class _ResultWatch:
