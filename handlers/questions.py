@@ -11,7 +11,14 @@ from contracts.messages import Question, QuestionSet, Subject
 from contracts.policy import DetailField, Policy, PolicyRef
 from handlers.db.tables import CaseRow, QuestionRow, RoundRow
 
-__all__ = ["AddressNeeds", "address_needs", "question_set_for", "subjects_for", "to_wire_question"]
+__all__ = [
+    "AddressNeeds",
+    "RoundSubjects",
+    "address_needs",
+    "question_set_for",
+    "subjects_for",
+    "to_wire_question",
+]
 
 # (partner, key) of the questions that need the youth's address to be answered.
 AddressNeeds = frozenset[tuple[str, str]]
@@ -68,6 +75,23 @@ def subjects_for(case: CaseRow, colour: Colour, *, with_address: bool = False) -
     return subjects
 
 
+class RoundSubjects:
+    """The subjects a round may disclose (`subjects_for`), built once for all the question sets
+    of the round: with the address and without it."""
+
+    def __init__(self, case: CaseRow, colour: Colour) -> None:
+        self._case = case
+        self._colour = colour
+        self._built: dict[bool, list[Subject]] = {}
+
+    def get(self, *, with_address: bool) -> list[Subject]:
+        built = self._built.get(with_address)
+        if built is None:
+            built = subjects_for(self._case, self._colour, with_address=with_address)
+            self._built[with_address] = built
+        return built
+
+
 def question_set_for(
     round_row: RoundRow,
     case: CaseRow,
@@ -77,12 +101,15 @@ def question_set_for(
     message_id: uuid.UUID,
     now: dt.datetime,
     address_for: AddressNeeds = frozenset(),
+    subjects: RoundSubjects | None = None,
 ) -> QuestionSet:
     """One partner's question set: only the subjects its questions are about, and the youth's
-    address only if one of its questions is in `address_for` (see `address_needs()`)."""
+    address only if one of its questions is in `address_for` (see `address_needs()`).
+    `subjects`: the round's, when several of its sets are built (of `case`, at its colour)."""
     colour = Colour(round_row.colour)
     asked_about = {q.subject_ref for q in questions} | {"jongere"}
     with_address = any((q.partner, q.key) in address_for for q in questions)
+    everyone = (subjects or RoundSubjects(case, colour)).get(with_address=with_address)
     return QuestionSet(
         message_id=message_id,
         round_id=uuid.UUID(round_row.id),
@@ -92,10 +119,6 @@ def question_set_for(
         partner=partner,
         colour=colour,
         deadline=round_row.deadline,
-        subjects=tuple(
-            s
-            for s in subjects_for(case, colour, with_address=with_address)
-            if s.subject_ref in asked_about
-        ),
+        subjects=tuple(s for s in everyone if s.subject_ref in asked_about),
         questions=tuple(to_wire_question(q) for q in questions),
     )

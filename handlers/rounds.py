@@ -23,7 +23,7 @@ from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, NotInformed, RoundAlreadyOpen
 from handlers.outbox import enqueue
 from handlers.processing_log import log_processing
-from handlers.questions import AddressNeeds, address_needs, question_set_for
+from handlers.questions import AddressNeeds, RoundSubjects, address_needs, question_set_for
 from handlers.states import QuestionStatus, RoundState
 
 __all__ = [
@@ -350,11 +350,19 @@ def issue_question_sets(
     by_partner: dict[str, list[QuestionRow]] = defaultdict(list)
     for q in questions:
         by_partner[q.partner].append(q)
+    subjects = RoundSubjects(case, Colour(round_row.colour))
     for partner_code, rows in by_partner.items():
         message_id = uuid.uuid4()
         partner = Partner(partner_code)
         message = question_set_for(
-            round_row, case, partner, rows, message_id=message_id, now=now, address_for=address_for
+            round_row,
+            case,
+            partner,
+            rows,
+            message_id=message_id,
+            now=now,
+            address_for=address_for,
+            subjects=subjects,
         )
         for q in rows:
             q.question_set_id = str(message_id)
