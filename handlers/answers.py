@@ -30,6 +30,7 @@ from handlers.answer_signatures import PartnerKeys, verified_signatures
 from handlers.cases import get_case, load_cases
 from handlers.completion import result_message_id, result_of
 from handlers.db.detached import detached
+from handlers.db.in_lists import padded
 from handlers.db.pending import PendingRows
 from handlers.db.tables import (
     AnswerRow,
@@ -201,14 +202,14 @@ def _decode(raw: bytes) -> AnswerEnvelope | MalformedMessage:
 async def _load_rounds(uow: UnitOfWork, round_ids: set[str]) -> dict[str, _RoundContext]:
     if not round_ids:
         return {}
-    rows = await uow.session.execute(_LOCK_ROUNDS, {"ids": sorted(round_ids)})
+    rows = await uow.session.execute(_LOCK_ROUNDS, {"ids": padded(sorted(round_ids))})
     names = list(rows.keys())
     contexts = {
         row.id: _RoundContext(detached(RoundRow, zip(names, row, strict=True)), []) for row in rows
     }
     if not contexts:
         return contexts
-    loaded = await uow.session.execute(_QUESTIONS_OF_ROUNDS, {"ids": list(contexts)})
+    loaded = await uow.session.execute(_QUESTIONS_OF_ROUNDS, {"ids": padded(list(contexts))})
     names = list(loaded.keys())
     changing = itemgetter(*(names.index(name) for name in _CHANGING))
     for row in loaded:
@@ -246,13 +247,15 @@ async def _complete(uow: UnitOfWork, batch: _Batch, now: dt.datetime) -> None:
     complete, so exactly one result per round), then their results, built from the questions
     already loaded and the answers now stored."""
     ids = [row.id for row, _ in batch.completed]
-    done = set((await uow.session.execute(_COMPLETE, {"ids": ids, "now": now})).scalars())
+    done = set(
+        (await uow.session.execute(_COMPLETE, {"ids": padded(ids), "now": now})).scalars()
+    )
     if done != set(ids):
         # The rounds were locked (PostgreSQL) or the database was written first (SQLite):
         # no one else can have closed them. Fail the batch rather than publish two results.
         raise RuntimeError(f"rounds {sorted(set(ids) - done)} were closed during the batch")
     # In the result's order (as `build_result` sorts, by the database's collation).
-    order = await uow.session.execute(_RESULT_ORDER, {"ids": ids})
+    order = await uow.session.execute(_RESULT_ORDER, {"ids": padded(ids)})
     in_order: dict[str, list[str]] = {round_id: [] for round_id in ids}
     contents: dict[str, dict[str, Any]] = {}
     for round_id, question_id, content in order:

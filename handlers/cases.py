@@ -13,6 +13,7 @@ from contracts.enums import Colour, Criterion, District, Track
 from contracts.messages import utc_now
 from contracts.policy import Policy
 from handlers.db.detached import detached
+from handlers.db.in_lists import padded
 from handlers.db.tables import CaseRow, FamilyMemberRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.errors import CaseRejected, UnknownCase
@@ -254,11 +255,11 @@ async def load_cases(uow: UnitOfWork, case_ids: list[str]) -> dict[str, CaseRow]
     to one is not written back."""
     if not case_ids:
         return {}
-    rows = await uow.session.execute(_CASES_BY_ID, {"ids": case_ids})
+    rows = await uow.session.execute(_CASES_BY_ID, {"ids": padded(case_ids)})
     names = list(rows.keys())
     cases = {row.id: detached(CaseRow, zip(names, row, strict=True)) for row in rows}
     family: dict[str, list[FamilyMemberRow]] = {case_id: [] for case_id in cases}
-    members = await uow.session.execute(_FAMILY_OF, {"ids": list(cases)})
+    members = await uow.session.execute(_FAMILY_OF, {"ids": padded(list(cases))})
     names = list(members.keys())
     for row in members:
         family[row.case_id].append(detached(FamilyMemberRow, zip(names, row, strict=True)))

@@ -17,6 +17,7 @@ from contracts.policy import AskedQuestion, Policy
 from contracts.topics import message_key, question_topic
 from handlers.cases import check_age, get_case, load_cases
 from handlers.db.detached import detached
+from handlers.db.in_lists import padded
 from handlers.db.pending import PendingRows
 from handlers.db.tables import CaseRow, QuestionRow, RoundRow
 from handlers.db.uow import UnitOfWork
@@ -91,11 +92,11 @@ class OpeningBatch:
         if not case_ids:
             return batch
         batch.cases = await load_cases(uow, case_ids)
-        wanted: ColumnElement[bool] = RoundRow.case_id.in_(case_ids) & (
+        wanted: ColumnElement[bool] = RoundRow.case_id.in_(padded(case_ids)) & (
             RoundRow.state == RoundState.OPEN
         )
         if command_ids:
-            wanted = or_(RoundRow.command_id.in_(command_ids), wanted)
+            wanted = or_(RoundRow.command_id.in_(padded(command_ids)), wanted)
         rows = await uow.session.execute(
             select(RoundRow.id, RoundRow.command_id, RoundRow.case_id, RoundRow.state).where(wanted)
         )

@@ -25,6 +25,7 @@ from tenacity import (
 from broker.service.metrics import RELAY_PUBLISH_SECONDS, count_published
 from contracts.messages import utc_now
 from handlers.db.faults import log_retry
+from handlers.db.in_lists import padded
 from handlers.db.tables import OutboxRow
 from kafka_access.tracing import producer_span
 
@@ -101,7 +102,7 @@ class OutboxRelay:
                 # row whose send failed stays unsent and is published again by the next pass.
                 # Kafka holds the message now; question sets carry names, so we keep no copy.
                 await session.execute(
-                    _MARK_SENT, {"ids": [row.id for row in acked], "sent_at": utc_now()}
+                    _MARK_SENT, {"ids": padded([row.id for row in acked]), "sent_at": utc_now()}
                 )
                 await session.commit()
         _log_published(acked)

@@ -74,6 +74,7 @@ class MemorySampler:
         self._pids = dict(pids)
         self._interval = interval_seconds
         self.peaks: dict[str, int] = dict.fromkeys(self._pids, 0)
+        self.first: dict[str, int] = {}  # at the first sample: what the rounds start from
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-memory", daemon=True)
@@ -87,6 +88,7 @@ class MemorySampler:
         for name, pid in self._pids.items():
             rss = proc_status_kib(pid).get("VmRSS", 0)
             self.peaks[name] = max(self.peaks[name], rss)
+            self.first.setdefault(name, rss)
         self.samples += 1
 
     def __enter__(self) -> MemorySampler:

@@ -61,6 +61,7 @@ def run_report(
     tansu_after_pipeline: Mapping[str, int],
     tansu_after_baseline: Mapping[str, int],
     profile: dict[str, Any] | None,
+    memory_at_start: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     elapsed = pipeline.elapsed_seconds
     messages = len(pipeline.questions) + len(pipeline.answers)
@@ -116,7 +117,13 @@ def run_report(
             **{f"{name}_s": round(v, 3) for name, v in clock.other_cpu_seconds.items()},
         },
         "memory": _memory(
-            heap, objects, pipeline.rounds, memory_peaks, tansu_after_pipeline, tansu_after_baseline
+            heap,
+            objects,
+            pipeline.rounds,
+            memory_peaks,
+            tansu_after_pipeline,
+            tansu_after_baseline,
+            memory_at_start or {},
         ),
         "profile": profile,
     }
@@ -169,10 +176,14 @@ def _memory(
     peaks: Mapping[str, int],
     tansu_after_pipeline: Mapping[str, int],
     tansu_after_baseline: Mapping[str, int],
+    at_start: Mapping[str, int],
 ) -> dict[str, Any]:
     return {
         # The municipal service (with the benchmark's driver) is the "python" process.
         "python_rss_peak_kib": peaks.get("python", 0),  # sampled during the timed rounds
+        # When the rounds start: the driver's synthetic youths and the cases it registered
+        # are in this process already (and what Python freed of them stays mapped).
+        "python_rss_at_start_kib": at_start.get("python", 0),
         "adapters_rss_peak_kib": peaks.get("adapters", 0),  # the 14 adapters' own process
         "python_ru_maxrss_kib": ru_maxrss_kib(),  # whole process life, up to this run's end
         "tansu_rss_peak_kib": peaks.get("tansu", 0),  # sampled during the timed rounds
@@ -376,13 +387,20 @@ def _cpu_table(runs: Sequence[Mapping[str, Any]], pairs: bool) -> Table:
 def _memory_table(runs: Sequence[Mapping[str, Any]], pairs: bool) -> Table:
     memory = Table(title="Memory")
     _run_columns(memory, pairs)
-    columns = ("service RSS peak", "adapters RSS peak", "tansu RSS peak", "objects Δ/round")
+    columns = (
+        "service RSS at start",
+        "service RSS peak",
+        "adapters RSS peak",
+        "tansu RSS peak",
+        "objects Δ/round",
+    )
     for column in (*columns, "heap Δ (rounds traced)", "heap Δ/round"):
         memory.add_column(column, justify="right")
     for run in runs:
         mem, heap = run["memory"], run["memory"]["heap"]
         memory.add_row(
             *_run_cells(run, pairs),
+            _mib(mem.get("python_rss_at_start_kib", 0)),
             _mib(mem["python_rss_peak_kib"]),
             _mib(mem["adapters_rss_peak_kib"]),
             _mib(mem["tansu_rss_peak_kib"]),

@@ -275,6 +275,7 @@ async def _run(
         objects=objects,
         heap=heap,
         memory_peaks=memory.peaks,
+        memory_at_start=memory.first,
         tansu_after_pipeline=tansu_after_pipeline,
         tansu_after_baseline=tansu_after_baseline,
         profile=profile,

@@ -116,6 +116,8 @@ def test_memory_of_every_process_and_the_heap(report: dict[str, Any]) -> None:
         "tansu_vmhwm_kib_after_baseline",
     ):
         assert memory[figure] > 0, figure
+    # What the rounds start from (the driver's youths and cases are in the process already).
+    assert 0 < memory["python_rss_at_start_kib"] <= memory["python_rss_peak_kib"]
     assert memory["python_objects"]["gc_tracked_after"] > 0
     heap = memory["heap"]
     assert heap["traced_rounds"] == 3

@@ -6,6 +6,8 @@ outbox row and log entry, an UPDATE per question and round, two selects per case
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from contracts.enums import Colour
 from devtools.bench.statements import StatementCounter
 from tests.unit.handlers.builders import (
@@ -60,3 +62,31 @@ async def test_a_batch_of_answers_costs_a_statement_per_kind_not_per_round(
     # At most one inbox insert per batch, however many messages it holds.
     assert opened.by_kind["insert"] <= 4
     assert completed.by_kind["update"] == 2  # the questions, then the rounds
+
+
+async def test_batches_of_many_sizes_read_their_rounds_with_a_few_statement_texts(
+    sessions: Sessions,
+) -> None:
+    """Each text is prepared and cached by the driver per connection: one text per batch
+    size would fill the cache with a backlog's worth of them (handlers.db.in_lists)."""
+    rounds = [await new_round(sessions, Colour.GROEN) for _ in range(12)]
+    first_sets = [(await question_sets(sessions, r))[0] for r in rounds]
+    texts: set[str] = set()
+
+    def seen(_c: object, _cur: object, statement: str, *_: object) -> None:
+        if "FROM rounds" in statement or "FROM questions" in statement:
+            texts.add(statement)
+
+    engine = sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        start = 0
+        for size in (3, 2, 4, 1, 2):  # the rounds of five batches: 3, 2, 4, 1 and 2 of them
+            await process(
+                sessions, [delivered(answer_to(qs), qs.partner) for qs in first_sets[start:][:size]]
+            )
+            start += size
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # Padded to 1, 2 and 4 ids: three texts of each of the two selects, not one per size.
+    assert len(texts) <= 6, len(texts)
