@@ -87,6 +87,7 @@ kafka: $(STAMP) kafka-jars
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy contracts kafka_access handlers broker partner_adapters devtools tests
 
 # Issue 15's targets: 1,000 and 5,000 rounds on a PostgreSQL of its own (fsync on), at

@@ -247,9 +247,7 @@ async def _complete(uow: UnitOfWork, batch: _Batch, now: dt.datetime) -> None:
     complete, so exactly one result per round), then their results, built from the questions
     already loaded and the answers now stored."""
     ids = [row.id for row, _ in batch.completed]
-    done = set(
-        (await uow.session.execute(_COMPLETE, {"ids": padded(ids), "now": now})).scalars()
-    )
+    done = set((await uow.session.execute(_COMPLETE, {"ids": padded(ids), "now": now})).scalars())
     if done != set(ids):
         # The rounds were locked (PostgreSQL) or the database was written first (SQLite):
         # no one else can have closed them. Fail the batch rather than publish two results.
