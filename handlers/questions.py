@@ -94,22 +94,21 @@ class RoundSubjects:
 
 def question_set_for(
     round_row: RoundRow,
-    case: CaseRow,
+    subjects: RoundSubjects,
     partner: Partner,
     questions: Sequence[QuestionRow],
     *,
     message_id: uuid.UUID,
     now: dt.datetime,
     address_for: AddressNeeds = frozenset(),
-    subjects: RoundSubjects | None = None,
 ) -> QuestionSet:
-    """One partner's question set: only the subjects its questions are about, and the youth's
-    address only if one of its questions is in `address_for` (see `address_needs()`).
-    `subjects`: the round's, when several of its sets are built (of `case`, at its colour)."""
+    """One partner's question set: of the round's `subjects`, only those its questions are
+    about, and the youth's address only if one of its questions is in `address_for` (see
+    `address_needs()`)."""
     colour = Colour(round_row.colour)
     asked_about = {q.subject_ref for q in questions} | {"jongere"}
     with_address = any((q.partner, q.key) in address_for for q in questions)
-    everyone = (subjects or RoundSubjects(case, colour)).get(with_address=with_address)
+    everyone = subjects.get(with_address=with_address)
     return QuestionSet(
         message_id=message_id,
         round_id=uuid.UUID(round_row.id),

@@ -357,13 +357,12 @@ def issue_question_sets(
         partner = Partner(partner_code)
         message = question_set_for(
             round_row,
-            case,
+            subjects,
             partner,
             rows,
             message_id=message_id,
             now=now,
             address_for=address_for,
-            subjects=subjects,
         )
         for q in rows:
             q.question_set_id = str(message_id)

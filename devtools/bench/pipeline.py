@@ -92,13 +92,12 @@ async def run_pipeline(
     try:
         on_start()
         started = time.perf_counter()
-        # The service opens a fetched batch of open-round commands in one transaction. At
-        # capacity the backend sends them all at once: batches of OPEN_BATCH. In flight, what
-        # the window lets through since the last batch was opened (one, or more when several
-        # rounds completed meanwhile), as a command consumer would find them waiting.
-        batch = OPEN_BATCH if in_flight <= 0 else in_flight
+        # The service opens a fetched batch of open-round commands in one transaction: what
+        # the window lets through since the last batch was opened, up to OPEN_BATCH. At
+        # capacity that is OPEN_BATCH at a time; in flight, one or the few rounds that
+        # completed meanwhile, as a command consumer would find them waiting.
         opener = asyncio.create_task(
-            _open_all(service, youths, case_ids, window, results.expect, batch=batch)
+            _open_all(service, youths, case_ids, window, results.expect, batch=OPEN_BATCH)
         )
         try:
             async with asyncio.timeout(timeout_seconds):

@@ -61,7 +61,7 @@ def run_report(
     tansu_after_pipeline: Mapping[str, int],
     tansu_after_baseline: Mapping[str, int],
     profile: dict[str, Any] | None,
-    memory_at_start: Mapping[str, int] | None = None,
+    memory_at_start: Mapping[str, int],
 ) -> dict[str, Any]:
     elapsed = pipeline.elapsed_seconds
     messages = len(pipeline.questions) + len(pipeline.answers)
@@ -123,7 +123,7 @@ def run_report(
             memory_peaks,
             tansu_after_pipeline,
             tansu_after_baseline,
-            memory_at_start or {},
+            memory_at_start,
         ),
         "profile": profile,
     }
@@ -400,7 +400,7 @@ def _memory_table(runs: Sequence[Mapping[str, Any]], pairs: bool) -> Table:
         mem, heap = run["memory"], run["memory"]["heap"]
         memory.add_row(
             *_run_cells(run, pairs),
-            _mib(mem.get("python_rss_at_start_kib", 0)),
+            _mib(mem["python_rss_at_start_kib"]),
             _mib(mem["python_rss_peak_kib"]),
             _mib(mem["adapters_rss_peak_kib"]),
             _mib(mem["tansu_rss_peak_kib"]),
