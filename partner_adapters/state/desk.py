@@ -22,6 +22,7 @@ from contracts import Colour, PolicyRef, Question, SubjectRole
 from partner_adapters.lookup import LookupSubject
 from partner_adapters.state.codec import parse_ts, ts
 from partner_adapters.state.records import Refusal, RefusalSource
+from partner_adapters.state.thread_calls import fetch_all
 
 __all__ = [
     "DeskAction",
@@ -132,8 +133,7 @@ class RecentAnswer:
 
 
 async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    async with db.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+    return await fetch_all(db, sql, params)
 
 
 def insert_desk_event(db: sqlite3.Connection, event: DeskEvent) -> None:

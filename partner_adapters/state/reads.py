@@ -27,6 +27,7 @@ from partner_adapters.state.records import (
     Rejection,
     RejectionRecord,
 )
+from partner_adapters.state.thread_calls import fetch_all
 
 __all__ = [
     "open_questions",
@@ -37,8 +38,7 @@ __all__ = [
 
 
 async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    async with db.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+    return await fetch_all(db, sql, params)
 
 
 async def _count(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> int:

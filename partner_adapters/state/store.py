@@ -49,6 +49,7 @@ from partner_adapters.state.records import (
     Rejection,
 )
 from partner_adapters.state.schema import SCHEMA, SCHEMA_VERSION
+from partner_adapters.state.thread_calls import in_thread
 
 __all__ = ["AdapterStore", "BatchWrite", "Dropped", "LateQuestionSet", "NewQuestionSet"]
 
@@ -133,7 +134,7 @@ class AdapterStore:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
                 if folded:
-                    await _in_thread(self._db, lambda conn: _mark_folded(conn, folded))
+                    await in_thread(self._db, lambda conn: _mark_folded(conn, folded))
                 yield self._db
             except BaseException:
                 await self._db.execute("ROLLBACK")
@@ -160,7 +161,7 @@ class AdapterStore:
 
         async with self._writing:
             folded = dict(self._sent_later)
-            result = await _in_thread(self._db, transaction)
+            result = await in_thread(self._db, transaction)
             self._forget_folded(folded)
             return result
 
@@ -292,7 +293,7 @@ class AdapterStore:
                 "UPDATE withdrawals SET dropped = ?, unsent = ? WHERE message_id = ?",
                 (dropped, unsent, str(notice.message_id)),
             )
-            await _in_thread(db, lambda conn: writes_.purge_personal_data(conn, at))
+            await in_thread(db, lambda conn: writes_.purge_personal_data(conn, at))
         return Dropped(dropped, unsent)
 
     async def record_subject_correction(
@@ -427,16 +428,6 @@ def _mark_folded(conn: sqlite3.Connection, folded: dict[UUID, dt.datetime]) -> N
         by_time.setdefault(at, []).append(message_id)
     for at, ids in by_time.items():
         writes_.mark_sent(conn, ids, at)
-
-
-async def _in_thread(db: aiosqlite.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
-    """Run `work` on the plain `sqlite3` connection, in aiosqlite's thread: one round-trip.
-
-    aiosqlite queues every call to its one thread; `_execute` is that queue (aiosqlite has
-    kept it since 0.17), and `_conn` the connection it owns (it is only used in that thread).
-    """
-    result: _T = await db._execute(work, db._conn)  # type: ignore[no-untyped-call]
-    return result
 
 
 def _prepare_file(path: Path) -> None:
