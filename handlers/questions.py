@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 
@@ -37,14 +38,42 @@ def address_needs(policy: Policy, colour: Colour) -> AddressNeeds:
 
 
 def to_wire_question(row: QuestionRow) -> Question:
+    """The wire form of a question row. Rows with the same content (a policy has a few dozen
+    questions) share one validated template, copied with the row's own id: opening a round
+    and checking each answer need it, and validating it anew each time was a tenth of the
+    service's work on answers."""
+    template = _question_template(
+        row.key,
+        row.subject_ref,
+        row.text,
+        row.shape,
+        tuple(tuple(field.items()) for field in row.detail_fields),
+        row.text_limit,
+    )
+    return template.model_copy(update={"question_id": uuid.UUID(row.id)})
+
+
+# Any id: a template is never sent, only copied with a row's id.
+_TEMPLATE_ID = uuid.UUID(int=0)
+
+
+@functools.lru_cache(maxsize=1024)
+def _question_template(
+    key: str,
+    subject_ref: str,
+    text: str,
+    shape: str,
+    detail_fields: tuple[tuple[tuple[str, str], ...], ...],
+    text_limit: int | None,
+) -> Question:
     return Question(
-        question_id=uuid.UUID(row.id),
-        key=row.key,
-        subject_ref=row.subject_ref,
-        text=row.text,
-        shape=AnswerShape(row.shape),
-        detail_fields=tuple(DetailField.model_validate(f) for f in row.detail_fields),
-        text_limit=row.text_limit,
+        question_id=_TEMPLATE_ID,
+        key=key,
+        subject_ref=subject_ref,
+        text=text,
+        shape=AnswerShape(shape),
+        detail_fields=tuple(DetailField.model_validate(dict(f)) for f in detail_fields),
+        text_limit=text_limit,
     )
 
 
