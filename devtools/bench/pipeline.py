@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
 
 from broker.service.municipal import MunicipalService
-from contracts.enums import Partner
+from contracts.enums import Colour, Partner
 from contracts.topics import RESULTS, answer_topic, question_topic
 from devtools.bench.wire import WireRecord, read_topics, topic_partitions
 from devtools.embedded_stack import EmbeddedStack
@@ -72,7 +72,7 @@ async def register_cases(service: MunicipalService, youths: Sequence[SyntheticYo
 
 async def run_pipeline(
     stack: EmbeddedStack,
-    youths: Sequence[SyntheticYouth],
+    colours: Sequence[Colour],
     case_ids: Sequence[str],
     *,
     in_flight: int,
@@ -82,7 +82,7 @@ async def run_pipeline(
     on_start: Callable[[], None] = lambda: None,
     on_round_done: Callable[[], None] = lambda: None,
 ) -> PipelineResult:
-    """Open one round per case (at most `in_flight` open at once; 0: all at once, the
+    """Open one round per case, at its colour (at most `in_flight` open at once; 0: all at once, the
     capacity) and wait for every result; `on_start` is called at t0."""
     service = stack.service
     if service is None:
@@ -97,7 +97,7 @@ async def run_pipeline(
         # capacity that is OPEN_BATCH at a time; in flight, one or the few rounds that
         # completed meanwhile, as a command consumer would find them waiting.
         opener = asyncio.create_task(
-            _open_all(service, youths, case_ids, window, results.expect, batch=OPEN_BATCH)
+            _open_all(service, colours, case_ids, window, results.expect, batch=OPEN_BATCH)
         )
         try:
             async with asyncio.timeout(timeout_seconds):
@@ -148,7 +148,7 @@ class Opener(Protocol):
 
 async def _open_all(
     service: Opener,
-    youths: Sequence[SyntheticYouth],
+    colours: Sequence[Colour],
     case_ids: Sequence[str],
     window: asyncio.Semaphore,
     expect: Callable[[str], None],
@@ -157,7 +157,7 @@ async def _open_all(
 ) -> None:
     """Open a round per case as `window` allows (the result watch releases it), at most
     `batch` in one transaction; `expect` registers each opened round with the watch."""
-    pairs = list(zip(youths, case_ids, strict=True))
+    pairs = list(zip(colours, case_ids, strict=True))
     start = 0
     while start < len(pairs):
         await window.acquire()  # a round may be opened
@@ -169,7 +169,7 @@ async def _open_all(
             size += 1
         chunk = pairs[start : start + size]
         start += size
-        requests = [OpenRound(case_id=c, colour=y.colour, actor=_ACTOR) for y, c in chunk]
+        requests = [OpenRound(case_id=c, colour=colour, actor=_ACTOR) for colour, c in chunk]
         # Registered before its result can exist: that takes two Kafka hops and more.
         for round_id in await service.open_rounds(requests):
             expect(round_id)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from contracts.enums import Colour
 from contracts.policy import load_policy
 from devtools.bench.baseline import BaselineResult, run_baseline
 from devtools.bench.brokers import BenchBroker, BrokerKind, bench_broker
@@ -41,7 +42,7 @@ from devtools.bench.profile import write_profile
 from devtools.bench.report import run_report
 from devtools.bench.statements import StatementCounter
 from devtools.embedded_stack import EmbeddedStack, StackOptions
-from devtools.synthetic_youths import SyntheticYouth, focus_list, write_partner_records
+from devtools.synthetic_youths import focus_list, write_partner_records
 
 __all__ = ["BenchSettings", "Progress", "run_bench"]
 
@@ -200,6 +201,11 @@ async def _run(
             assert adapters_pid is not None
             progress.step("registering cases")
             case_ids = await register_cases(stack.service, youths)
+            # The driver shares the service's process: from here on it keeps only what it
+            # opens rounds with, not the youths' names and families, so that the process's
+            # memory is the service's as far as it can be.
+            colours = [youth.colour for youth in youths]
+            del youths
             others: dict[str, int | Callable[[], float]] = {
                 "tansu": kafka.cpu_seconds(),
                 "adapters_process": adapters_pid,
@@ -230,7 +236,7 @@ async def _run(
             with MemorySampler(pids) as memory:
                 pipeline = await run_pipeline(
                     stack,
-                    youths,
+                    colours,
                     case_ids,
                     in_flight=settings.in_flight,
                     timeout_seconds=settings.timeout_seconds,
@@ -249,7 +255,7 @@ async def _run(
                 kafka.bootstrap, kafka.client
             )
             heap = await _heap_phase(
-                settings, stack, youths, case_ids, label, progress, kafka.client
+                settings, stack, colours, case_ids, label, progress, kafka.client
             )
         progress.step("baseline")
         baseline = await _baseline(kafka, pipeline, settings)
@@ -285,7 +291,7 @@ async def _run(
 async def _heap_phase(
     settings: BenchSettings,
     stack: EmbeddedStack,
-    youths: Sequence[SyntheticYouth],
+    colours: Sequence[Colour],
     case_ids: Sequence[str],
     label: str,
     progress: Progress,
@@ -302,7 +308,7 @@ async def _heap_phase(
     heap = HeapMeter()
     second = await run_pipeline(
         stack,
-        youths[:count],
+        colours[:count],
         case_ids[:count],
         in_flight=settings.in_flight,
         timeout_seconds=settings.timeout_seconds,

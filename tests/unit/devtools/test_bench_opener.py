@@ -27,13 +27,13 @@ class _Service:
 
 async def _run(count: int, in_flight: int, batch: int, complete_together: int) -> _Service:
     """Open `count` rounds; a result watch completes them `complete_together` at a time."""
-    youths = focus_list(count, today=today())
+    colours = [youth.colour for youth in focus_list(count, today=today())]
     case_ids = [f"case-{i}" for i in range(count)]
     window = asyncio.Semaphore(in_flight)
     opened: list[str] = []
     service = _Service()
     opener = asyncio.create_task(
-        _open_all(service, youths, case_ids, window, opened.append, batch=batch)
+        _open_all(service, colours, case_ids, window, opened.append, batch=batch)
     )
     done = 0
     async with asyncio.timeout(10):
