@@ -206,6 +206,10 @@ async def test_a_refused_question_is_answered_by_hand_while_the_adapter_runs(
         await _until(lambda: any(o.question_set_id == qs.message_id for o in runtime.outcomes))
         [outcome] = [o for o in runtime.outcomes if o.question_set_id == qs.message_id]
         refused = outcome.open_questions[0]
+        # The adapter writes that its answer was sent with its next transaction or its
+        # periodic flush; until then the state file still holds it as unsent, and a hand
+        # answer would send it again too (the same bytes: the municipality drops the copy).
+        await _until(lambda: not _unsent_in(settings.state_path()))
 
         result = await asyncio.to_thread(
             CliRunner().invoke,
@@ -259,6 +263,13 @@ async def test_after_a_lookup_failure_retry_answers(
     counts = json.loads(status.output)
     assert counts["lookup_failures"] == 1
     assert counts["undelivered"] == 0
+
+
+def _unsent_in(state_db: Path) -> int:
+    """Answers the state file holds as not sent yet (read as the CLI reads them)."""
+    with sqlite3.connect(state_db) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()
+    return int(count)
 
 
 async def _until(condition: Callable[[], bool], within: float = 30.0) -> None:
