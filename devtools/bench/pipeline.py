@@ -82,8 +82,8 @@ async def run_pipeline(
     on_start: Callable[[], None] = lambda: None,
     on_round_done: Callable[[], None] = lambda: None,
 ) -> PipelineResult:
-    """Open one round per case, at its colour (at most `in_flight` open at once; 0: all at once, the
-    capacity) and wait for every result; `on_start` is called at t0."""
+    """Open one round per case, at its colour (at most `in_flight` open at once; 0: all at
+    once, the capacity) and wait for every result; `on_start` is called at t0."""
     service = stack.service
     if service is None:
         raise RuntimeError("the stack is not running")
