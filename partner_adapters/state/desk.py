@@ -13,7 +13,6 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 import aiosqlite
@@ -132,10 +131,6 @@ class RecentAnswer:
     municipal_refusal: MunicipalRefusalNote | None
 
 
-async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    return await fetch_all(db, sql, params)
-
-
 def insert_desk_event(db: sqlite3.Connection, event: DeskEvent) -> None:
     db.execute(
         "INSERT INTO desk_log (at, user_name, action, question_set_id, question_id, detail) "
@@ -153,7 +148,7 @@ def insert_desk_event(db: sqlite3.Connection, event: DeskEvent) -> None:
 
 async def desk_events(db: aiosqlite.Connection, *, limit: int) -> list[DeskEvent]:
     """The most recent lines of the desk's log, newest first."""
-    rows = await _all(
+    rows = await fetch_all(
         db,
         "SELECT at, user_name, action, question_set_id, question_id, detail FROM desk_log "
         "ORDER BY id DESC LIMIT ?",
@@ -178,7 +173,7 @@ async def _subjects(db: aiosqlite.Connection, set_ids: list[str]) -> dict[str, l
         return found
     for start in range(0, len(set_ids), 500):
         chunk = set_ids[start : start + 500]
-        for set_id, ref, role, naam, geboortedatum in await _all(
+        for set_id, ref, role, naam, geboortedatum in await fetch_all(
             db,
             "SELECT question_set_id, subject_ref, role, naam, geboortedatum FROM subjects "
             f"WHERE question_set_id IN ({', '.join('?' * len(chunk))}) ORDER BY rowid",
@@ -192,7 +187,7 @@ async def _subjects(db: aiosqlite.Connection, set_ids: list[str]) -> dict[str, l
 
 async def pending_sets(db: aiosqlite.Connection, now: dt.datetime) -> list[PendingSet]:
     """Question sets with open questions before their deadline, oldest first."""
-    rows = await _all(
+    rows = await fetch_all(
         db,
         "SELECT s.message_id, s.colour, s.created_at, s.received_at, s.deadline, "
         "(SELECT count(*) FROM questions q WHERE q.question_set_id = s.message_id "
@@ -233,7 +228,7 @@ def _note(at: str | None, reason: str, field: str | None, text: str) -> Municipa
 
 async def question_set_detail(db: aiosqlite.Connection, set_id: UUID) -> SetDetail | None:
     """One question set with all its questions (open and answered); None if unknown."""
-    sets = await _all(
+    sets = await fetch_all(
         db,
         "SELECT message_id, round_id, correlation_id, policy_id, policy_version, colour, "
         "created_at, deadline, received_at FROM question_sets WHERE message_id = ?",
@@ -242,7 +237,7 @@ async def question_set_detail(db: aiosqlite.Connection, set_id: UUID) -> SetDeta
     if not sets:
         return None
     [s] = sets
-    rows = await _all(
+    rows = await fetch_all(
         db,
         "SELECT q.question_json, q.status, q.answered_by, q.answered_at, q.answer_message_id, "
         "o.message_id, o.sent_at, mr.at, mr.reason, mr.field, mr.explanation, "
@@ -293,7 +288,7 @@ async def recent_answers(
     db: aiosqlite.Connection, since: dt.datetime, *, limit: int
 ) -> list[RecentAnswer]:
     """Answers given at the desk since `since`, newest first, with their delivery state."""
-    rows = await _all(
+    rows = await fetch_all(
         db,
         "SELECT d.at, d.user_name, d.question_set_id, d.question_id, q.key, q.subject_ref, "
         "s.colour, o.message_id, o.sent_at, mr.at, mr.reason, mr.field, mr.explanation "

@@ -37,12 +37,8 @@ __all__ = [
 ]
 
 
-async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    return await fetch_all(db, sql, params)
-
-
 async def _count(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> int:
-    rows = await _all(db, sql, params)
+    rows = await fetch_all(db, sql, params)
     return int(rows[0][0])
 
 
@@ -58,7 +54,7 @@ async def unsent(
 ) -> list[OutboxEntry]:
     """`known_sent`: message ids (as stored) confirmed sent but not marked yet: left out
     before their ids are parsed."""
-    rows = await _all(db, UNSENT)
+    rows = await fetch_all(db, UNSENT)
     return [
         OutboxEntry(UUID(r[0]), UUID(r[1]), UUID(r[2]), UUID(r[3]), bytes(r[4]))
         for r in rows
@@ -86,7 +82,7 @@ ORDER BY s.deadline, s.received_at, q.rowid
 async def open_questions(
     db: aiosqlite.Connection, now: dt.datetime, *, include_expired: bool
 ) -> list[OpenQuestion]:
-    rows = await _all(db, _OPEN_QUESTIONS, (ts(now), include_expired))
+    rows = await fetch_all(db, _OPEN_QUESTIONS, (ts(now), include_expired))
     result = []
     for row in rows:
         question = Question.model_validate_json(row[4])
@@ -119,7 +115,7 @@ async def open_questions(
 async def pending_question_sets(
     db: aiosqlite.Connection, partner: Partner, now: dt.datetime
 ) -> list[QuestionSet]:
-    sets = await _all(
+    sets = await fetch_all(
         db,
         "SELECT message_id, round_id, correlation_id, policy_id, policy_version, colour, "
         "created_at, deadline FROM question_sets s WHERE deadline > ? AND EXISTS ("
@@ -128,13 +124,13 @@ async def pending_question_sets(
         (ts(now),),
     )
     questions: dict[str, list[Question]] = defaultdict(list)
-    for set_id, question_json in await _all(
+    for set_id, question_json in await fetch_all(
         db,
         "SELECT question_set_id, question_json FROM questions WHERE status = 'open' ORDER BY rowid",
     ):
         questions[set_id].append(Question.model_validate_json(question_json))
     subjects: dict[str, list[Subject]] = defaultdict(list)
-    for set_id, ref, role, naam, geboortedatum in await _all(
+    for set_id, ref, role, naam, geboortedatum in await fetch_all(
         db,
         "SELECT question_set_id, subject_ref, role, naam, geboortedatum FROM subjects "
         "ORDER BY rowid",
@@ -205,7 +201,7 @@ async def status(
 
 
 async def _recent_refusals(db: aiosqlite.Connection, limit: int) -> list[RefusalRecord]:
-    rows = await _all(
+    rows = await fetch_all(
         db,
         "SELECT at, question_set_id, question_id, question_key, reason, field, source "
         "FROM refusals ORDER BY id DESC LIMIT ?",
@@ -224,7 +220,7 @@ async def _recent_refusals(db: aiosqlite.Connection, limit: int) -> list[Refusal
 
 
 async def _recent_rejections(db: aiosqlite.Connection, limit: int) -> list[RejectionRecord]:
-    rows = await _all(
+    rows = await fetch_all(
         db,
         "SELECT at, message_id, reason, detail, topic, partition_no, offset_no "
         "FROM rejections ORDER BY id DESC LIMIT ?",
@@ -247,7 +243,7 @@ async def _recent_rejections(db: aiosqlite.Connection, limit: int) -> list[Rejec
 async def _recent_lookup_failures(
     db: aiosqlite.Connection, limit: int
 ) -> list[LookupFailureRecord]:
-    rows = await _all(
+    rows = await fetch_all(
         db,
         "SELECT at, question_set_id, kind, attempts FROM lookup_failures ORDER BY id DESC LIMIT ?",
         (limit,),
@@ -260,7 +256,7 @@ async def _recent_lookup_failures(
 async def _recent_municipal_refusals(
     db: aiosqlite.Connection, limit: int
 ) -> list[MunicipalRefusalRecord]:
-    rows = await _all(
+    rows = await fetch_all(
         db,
         "SELECT at, in_reply_to, question_id, reason, field, explanation "
         "FROM municipal_refusals ORDER BY at DESC, rowid DESC LIMIT ?",

@@ -31,6 +31,7 @@ from partner_adapters.answering import AnsweringStatus
 from partner_adapters.cli import app as adapter_cli
 from partner_adapters.reference import OversharingLookup
 from partner_adapters.settings import AdapterSettings
+from partner_adapters.state.reads import UNSENT
 from tests.integration.partner_adapters.kafka_helpers import answer_reader, publish, running_adapter
 from tests.support.signing import private_key_path
 from tests.unit.partner_adapters.builders import question_set, refusal_notice
@@ -268,8 +269,7 @@ async def test_after_a_lookup_failure_retry_answers(
 def _unsent_in(state_db: Path) -> int:
     """Answers the state file holds as not sent yet (read as the CLI reads them)."""
     with sqlite3.connect(state_db) as conn:
-        (count,) = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()
-    return int(count)
+        return len(conn.execute(UNSENT).fetchall())
 
 
 async def _until(condition: Callable[[], bool], within: float = 30.0) -> None:
