@@ -18,6 +18,7 @@ from broker.cli.common import (
     load_settings,
     reported_errors,
 )
+from broker.service.allocator import keep_large_buffers_returnable
 from broker.service.faststream_app import run_service
 from broker.service.partner_keys import PartnerKeyError
 from contracts.content_free_logs import LogFormat, configure_logging
@@ -67,6 +68,7 @@ def serve(
         fail(str(exc), EXIT_REFUSED)
     # aiosqlite logs every statement with its parameters at DEBUG: names would end up in the log.
     logging.getLogger("aiosqlite").setLevel(max(log_level.number, logging.INFO))
+    keep_large_buffers_returnable()  # RSS that follows the work in hand, not the backlog
     with reported_errors():
         try:
             healthy = run_service(settings)  # its own start/stop messages at INFO

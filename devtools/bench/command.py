@@ -14,6 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from broker.cli.common import fail, out
+from broker.service.allocator import keep_large_buffers_returnable
 from devtools.adapter_group import EMBEDDED_FETCH_MAX_WAIT_MS, KAFKA_FETCH_MAX_WAIT_MS
 from devtools.bench import BenchSettings, Database, run_bench
 from devtools.bench.brokers import BrokerKind
@@ -183,6 +184,8 @@ def bench(
         profile_dir=path.parent if profile else None,
         postgres_dsn=postgres_dsn,
         timeout_seconds=timeout,
+        # The service runs in this process: its allocator as `iaj serve` sets it.
+        malloc_thresholds_fixed=keep_large_buffers_returnable(),
     )
     # FastStream logs a line or two per message for each of the 15 consumers (to stdout, its
     # own handlers): that would bury the progress bar. Warnings and errors still show.

@@ -73,6 +73,10 @@ class BenchSettings:
     profile_dir: Path | None = None  # profile each pipeline run, write the reports here
     postgres_dsn: str = DEFAULT_POSTGRES_DSN
     timeout_seconds: float = 1800.0
+    # Whether the service's process (this one) runs with glibc's thresholds fixed, as
+    # `iaj serve` does (broker.service.allocator); False on other C libraries or when the
+    # operator set MALLOC_*_THRESHOLD_ in the environment.
+    malloc_thresholds_fixed: bool = False
 
     @property
     def fetch_max_wait_ms(self) -> int:
@@ -103,6 +107,9 @@ class BenchSettings:
             if self.postgres_dsn == LOCAL_POSTGRES
             else "the server at --postgres-dsn, a fresh database per run",
             "logging": "INFO and below disabled (FastStream access logs)",
+            "malloc": "glibc's mmap and trim thresholds fixed at 128 KiB, as `iaj serve`"
+            if self.malloc_thresholds_fixed
+            else "as the C library or MALLOC_*_THRESHOLD_ set it",
         }
 
 
