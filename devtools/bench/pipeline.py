@@ -9,7 +9,6 @@ opened_at → completed_at as the database recorded it.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import time
 from collections import Counter
@@ -25,13 +24,11 @@ from contracts.enums import Colour, Partner
 from contracts.topics import RESULTS, answer_topic, question_topic
 from devtools.bench.wire import WireRecord, read_topics, topic_partitions
 from devtools.embedded_stack import EmbeddedStack
-from devtools.synthetic_youths import SyntheticYouth
-from handlers.cases import register_case
 from handlers.db.tables import AnswerRow, RoundRow
 from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
 
-__all__ = ["BenchIncomplete", "PipelineResult", "register_cases", "run_pipeline"]
+__all__ = ["BenchIncomplete", "PipelineResult", "run_pipeline"]
 
 _ACTOR = "iaj-bench"
 
@@ -52,22 +49,6 @@ class PipelineResult:
     latencies: list[float]
     questions: list[WireRecord] = field(default_factory=list)
     answers: list[WireRecord] = field(default_factory=list)
-
-
-async def register_cases(service: MunicipalService, youths: Sequence[SyntheticYouth]) -> list[str]:
-    """Put every youth on the netto focus list (not measured); returns the case ids."""
-    today = dt.date.today()
-    ids: list[str] = []
-    for start in range(0, len(youths), 250):
-        async with UnitOfWork(service.sessions) as uow:
-            for youth in youths[start : start + 250]:
-                ids.append(
-                    await register_case(
-                        uow, youth.case, actor=_ACTOR, today=today, policy=service.policy
-                    )
-                )
-            await uow.commit()
-    return ids
 
 
 async def run_pipeline(

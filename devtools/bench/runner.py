@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from contracts.enums import Colour
-from contracts.policy import load_policy
 from devtools.bench.baseline import BaselineResult, run_baseline
 from devtools.bench.brokers import BenchBroker, BrokerKind, bench_broker
+from devtools.bench.cases import prepare_focus_list, register_cases
 from devtools.bench.databases import (
     DEFAULT_POSTGRES_DSN,
     LOCAL_POSTGRES,
@@ -37,12 +37,11 @@ from devtools.bench.measure import (
     proc_status_kib,
     process_tree_cpu_seconds,
 )
-from devtools.bench.pipeline import PipelineResult, read_wire_records, register_cases, run_pipeline
+from devtools.bench.pipeline import PipelineResult, read_wire_records, run_pipeline
 from devtools.bench.profile import write_profile
 from devtools.bench.report import run_report
 from devtools.bench.statements import StatementCounter
 from devtools.embedded_stack import EmbeddedStack, StackOptions
-from devtools.synthetic_youths import focus_list, write_partner_records
 
 __all__ = ["BenchSettings", "Progress", "run_bench"]
 
@@ -176,9 +175,10 @@ async def _run(
     pair: int,
 ) -> dict[str, Any]:
     workdir = tmp / f"{database.value}-{size}-{pair}"
-    youths = focus_list(size, seed=settings.seed, today=dt.date.today())
-    records = workdir / "records"
-    write_partner_records(youths, load_policy(None), records, seed=settings.seed)
+    today = dt.date.today()
+    records, cases = workdir / "records", workdir / "cases.jsonl"
+    workdir.mkdir(parents=True, exist_ok=True)
+    await prepare_focus_list(size, settings.seed, today, records, cases)
     label = f"{database.value}, {size} youths, {settings.load}"
     if settings.pairs > 1:
         label += f", pair {pair}/{settings.pairs}"
@@ -207,12 +207,7 @@ async def _run(
             adapters_pid = stack.adapter_process.pid
             assert adapters_pid is not None
             progress.step("registering cases")
-            case_ids = await register_cases(stack.service, youths)
-            # The driver shares the service's process: from here on it keeps only what it
-            # opens rounds with, not the youths' names and families, so that the process's
-            # memory is the service's as far as it can be.
-            colours = [youth.colour for youth in youths]
-            del youths
+            case_ids, colours = await register_cases(stack.service, cases, today)
             others: dict[str, int | Callable[[], float]] = {
                 "tansu": kafka.cpu_seconds(),
                 "adapters_process": adapters_pid,
