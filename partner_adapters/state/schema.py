@@ -1,7 +1,8 @@
 """The SQLite schema of the adapter's state file.
 
 Personal data (a subject's name and date of birth) is kept only while a question about that
-person is open and its deadline has not passed; answer content only until it is sent.
+person is open and its deadline has not passed (and not written when none stays open); answer
+content only until it is sent.
 """
 
 from __future__ import annotations

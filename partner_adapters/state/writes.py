@@ -33,7 +33,12 @@ def insert_question_set(
     db: sqlite3.Connection, qs: QuestionSet, answering: Answering, at: dt.datetime
 ) -> bool:
     """Record a new question set and its answering; False, and nothing written, when its
-    message id is known already (the primary key decides: no read before)."""
+    message id is known already (the primary key decides: no read before).
+
+    Each question is written once, with the status the answering gave it. The names and
+    birth dates are written only when a question stays open: they are kept for as long as
+    someone may still need them to answer, and a set answered at once never needs them.
+    """
     cursor = db.execute(
         "INSERT INTO question_sets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (message_id) DO NOTHING",
@@ -52,31 +57,44 @@ def insert_question_set(
     if cursor.rowcount != 1:
         return False
     set_id = str(qs.message_id)
+    answered = set(answering.answered)
+    if not answered <= {q.question_id for q in qs.questions}:
+        raise RuntimeError("answering names a question that is not in the new set")
+    if len(answered) < len(qs.questions):
+        db.executemany(
+            "INSERT INTO subjects VALUES (?, ?, ?, ?, ?)",
+            [
+                (set_id, s.subject_ref, s.role.value, s.naam, s.geboortedatum.isoformat())
+                for s in qs.subjects
+            ],
+        )
+    by, when, message_id = answering.answered_by.value, ts(at), _message_id(answering)
     db.executemany(
-        "INSERT INTO subjects VALUES (?, ?, ?, ?, ?)",
-        [
-            (set_id, s.subject_ref, s.role.value, s.naam, s.geboortedatum.isoformat())
-            for s in qs.subjects
-        ],
-    )
-    db.executemany(
-        "INSERT INTO questions (question_set_id, question_id, key, subject_ref, "
-        "question_json, status) VALUES (?, ?, ?, ?, ?, 'open')",
+        "INSERT INTO questions (question_set_id, question_id, key, subject_ref, question_json, "
+        "status, answered_by, answered_at, answer_message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (set_id, str(q.question_id), q.key, q.subject_ref, q.model_dump_json())
+            + (("answered", by, when, message_id) if q.question_id in answered else _OPEN)
             for q in qs.questions
         ],
     )
-    if not write_answering(db, qs.message_id, answering, at):
-        raise RuntimeError("answering names a question that is not in the new set")
+    _write_outcome(db, qs.message_id, answering, at)
     return True
+
+
+_OPEN = ("open", None, None, None)
+
+
+def _message_id(answering: Answering) -> str | None:
+    return None if answering.message is None else str(answering.message.message_id)
 
 
 def write_answering(
     db: sqlite3.Connection, question_set_id: UUID, answering: Answering, at: dt.datetime
 ) -> bool:
-    message = answering.message
-    message_id = None if message is None else str(message.message_id)
+    """Record an answering of questions recorded before (by hand, or after a failed lookup);
+    False when one of them is not open."""
+    message_id = _message_id(answering)
     for question_id in answering.answered:
         cursor = db.execute(
             "UPDATE questions SET status = 'answered', answered_by = ?, answered_at = ?, "
@@ -92,31 +110,35 @@ def write_answering(
         )
         if cursor.rowcount != 1:
             return False
+    _write_outcome(db, question_set_id, answering, at)
+    return True
+
+
+def _write_outcome(
+    db: sqlite3.Connection, question_set_id: UUID, answering: Answering, at: dt.datetime
+) -> None:
+    """The refusals, the lookup's failure and the answer to send of an answering."""
+    set_id = str(question_set_id)
     insert_refusals(db, question_set_id, answering.refusals, at)
     if answering.lookup_failure is not None:
         db.execute(
             "INSERT INTO lookup_failures (at, question_set_id, kind, attempts) VALUES (?, ?, ?, ?)",
-            (
-                ts(at),
-                str(question_set_id),
-                answering.lookup_failure.kind,
-                answering.lookup_failure.attempts,
-            ),
+            (ts(at), set_id, answering.lookup_failure.kind, answering.lookup_failure.attempts),
         )
+    message = answering.message
     if message is not None:
         db.execute(
             "INSERT INTO outbox (message_id, question_set_id, round_id, correlation_id, payload, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 str(message.message_id),
-                str(question_set_id),
+                set_id,
                 str(message.round_id),
                 str(message.correlation_id),
                 encode(message),
                 ts(at),
             ),
         )
-    return True
 
 
 def insert_rejection(

@@ -218,6 +218,25 @@ async def test_personal_data_is_kept_only_while_a_question_is_open(
             assert await cursor.fetchone() == (0,)
 
 
+async def test_a_set_answered_at_once_is_recorded_answered_with_its_message(
+    open_store: OpenStore, state_path: Path
+) -> None:
+    qs = question_set(Partner.RIEC, Colour.ROOD)
+    async with open_store(Partner.RIEC) as store:
+        outcome = await answer_question_set(qs, ReferenceLookup(), store, retry=FAST_RETRY)
+    assert outcome.message is not None
+    async with aiosqlite.connect(state_path) as db:
+        async with db.execute(
+            "SELECT question_id, status, answered_by, answer_message_id, answered_at IS NOT NULL "
+            "FROM questions ORDER BY rowid"
+        ) as cursor:
+            rows = list(await cursor.fetchall())
+        async with db.execute("SELECT count(*) FROM subjects") as cursor:
+            assert await cursor.fetchone() == (0,), "no name is kept for a set with none open"
+    message_id = str(outcome.message.message_id)
+    assert rows == [(str(q.question_id), "answered", "lookup", message_id, 1) for q in qs.questions]
+
+
 async def test_a_policy_the_adapter_does_not_know_answers_nothing(
     open_store: OpenStore,
 ) -> None:
