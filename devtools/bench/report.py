@@ -58,8 +58,8 @@ def run_report(
     objects: ObjectCount,
     heap: HeapReading | None,
     memory_peaks: Mapping[str, int],
-    tansu_after_pipeline: Mapping[str, int],
-    tansu_after_baseline: Mapping[str, int],
+    broker_after_pipeline: Mapping[str, int],
+    broker_after_baseline: Mapping[str, int],
     profile: dict[str, Any] | None,
     memory_at_start: Mapping[str, int],
 ) -> dict[str, Any]:
@@ -121,8 +121,8 @@ def run_report(
             objects,
             pipeline.rounds,
             memory_peaks,
-            tansu_after_pipeline,
-            tansu_after_baseline,
+            broker_after_pipeline,
+            broker_after_baseline,
             memory_at_start,
         ),
         "profile": profile,
@@ -160,7 +160,7 @@ def _cpu_seconds(
     figures: dict[str, float | None] = {
         "service": clock.cpu_seconds,
         "adapters": other.get("adapters_process", 0.0),
-        "broker": other.get("tansu", 0.0),
+        "broker": other.get("broker", 0.0),
         "postgresql": other.get("postgresql")
         if postgresql_measured and database == "postgresql"
         else None,
@@ -174,21 +174,21 @@ def _memory(
     objects: ObjectCount,
     rounds: int,
     peaks: Mapping[str, int],
-    tansu_after_pipeline: Mapping[str, int],
-    tansu_after_baseline: Mapping[str, int],
+    broker_after_pipeline: Mapping[str, int],
+    broker_after_baseline: Mapping[str, int],
     at_start: Mapping[str, int],
 ) -> dict[str, Any]:
     return {
         # The municipal service (with the benchmark's driver) is the "python" process.
         "python_rss_peak_kib": peaks.get("python", 0),  # sampled during the timed rounds
-        # When the rounds start: the driver's synthetic youths and the cases it registered
-        # are in this process already (and what Python freed of them stays mapped).
+        # When the rounds start: what registering the cases left in this process (the
+        # synthetic youths themselves are made in another, devtools.bench.cases).
         "python_rss_at_start_kib": at_start.get("python", 0),
         "adapters_rss_peak_kib": peaks.get("adapters", 0),  # the 14 adapters' own process
         "python_ru_maxrss_kib": ru_maxrss_kib(),  # whole process life, up to this run's end
-        "tansu_rss_peak_kib": peaks.get("tansu", 0),  # sampled during the timed rounds
-        "tansu_vmhwm_kib_after_pipeline": tansu_after_pipeline.get("VmHWM", 0),
-        "tansu_vmhwm_kib_after_baseline": tansu_after_baseline.get("VmHWM", 0),
+        "broker_rss_peak_kib": peaks.get("broker", 0),  # sampled during the timed rounds
+        "broker_vmhwm_kib_after_pipeline": broker_after_pipeline.get("VmHWM", 0),
+        "broker_vmhwm_kib_after_baseline": broker_after_baseline.get("VmHWM", 0),
         # Over the timed rounds, after a full gc on both sides; no tracing, so no slow-down.
         "python_objects": {
             "gc_tracked_before": objects.objects_before,
@@ -391,7 +391,7 @@ def _memory_table(runs: Sequence[Mapping[str, Any]], pairs: bool) -> Table:
         "service RSS at start",
         "service RSS peak",
         "adapters RSS peak",
-        "tansu RSS peak",
+        "broker RSS peak",
         "objects Δ/round",
     )
     for column in (*columns, "heap Δ (rounds traced)", "heap Δ/round"):
@@ -403,7 +403,7 @@ def _memory_table(runs: Sequence[Mapping[str, Any]], pairs: bool) -> Table:
             _mib(mem["python_rss_at_start_kib"]),
             _mib(mem["python_rss_peak_kib"]),
             _mib(mem["adapters_rss_peak_kib"]),
-            _mib(mem["tansu_rss_peak_kib"]),
+            _mib(mem["broker_rss_peak_kib"]),
             f"{mem['python_objects']['gc_tracked_growth_per_round']:+.1f}",
             "-"
             if heap is None

@@ -209,7 +209,7 @@ async def _run(
             progress.step("registering cases")
             case_ids, colours = await register_cases(stack.service, cases, today)
             others: dict[str, int | Callable[[], float]] = {
-                "tansu": kafka.cpu_seconds(),
+                "broker": kafka.cpu_seconds(),
                 "adapters_process": adapters_pid,
             }
             if server is not None:  # every process of the server: sessions come and go
@@ -234,7 +234,7 @@ async def _run(
                 if profiler is not None:
                     profiler.enable()
 
-            pids: dict[str, int | str] = {"python": "self", "adapters": adapters_pid, "tansu": pid}
+            pids: dict[str, int | str] = {"python": "self", "adapters": adapters_pid, "broker": pid}
             with MemorySampler(pids) as memory:
                 pipeline = await run_pipeline(
                     stack,
@@ -252,7 +252,7 @@ async def _run(
                 clock.stop()
                 statements.stop()
             objects.stop()
-            tansu_after_pipeline = proc_status_kib(pid)
+            broker_after_pipeline = proc_status_kib(pid)
             pipeline.questions, pipeline.answers = await read_wire_records(
                 kafka.bootstrap, kafka.client
             )
@@ -261,7 +261,7 @@ async def _run(
             )
         progress.step("baseline")
         baseline = await _baseline(kafka, pipeline, settings)
-        tansu_after_baseline = proc_status_kib(pid)
+        broker_after_baseline = proc_status_kib(pid)
     profile = None
     if profiler is not None and settings.profile_dir is not None:
         name = f"profile-{database.value}-{size}"
@@ -284,8 +284,8 @@ async def _run(
         heap=heap,
         memory_peaks=memory.peaks,
         memory_at_start=memory.first,
-        tansu_after_pipeline=tansu_after_pipeline,
-        tansu_after_baseline=tansu_after_baseline,
+        broker_after_pipeline=broker_after_pipeline,
+        broker_after_baseline=broker_after_baseline,
         profile=profile,
     )
 

@@ -76,7 +76,7 @@ def test_speed_latency_and_ratio_are_positive(report: dict[str, Any]) -> None:
     assert run["cpu"]["python_process_s"] > 0
     # The adapters answered every question set in their own process: it used CPU too.
     assert run["cpu"]["adapters_process_s"] > 0
-    assert run["cpu"]["tansu_s"] >= 0
+    assert run["cpu"]["broker_s"] >= 0
 
 
 def test_cpu_statements_and_commits_per_round(report: dict[str, Any]) -> None:
@@ -118,9 +118,9 @@ def test_memory_of_every_process_and_the_heap(report: dict[str, Any]) -> None:
         "python_rss_peak_kib",
         "python_ru_maxrss_kib",
         "adapters_rss_peak_kib",
-        "tansu_rss_peak_kib",
-        "tansu_vmhwm_kib_after_pipeline",
-        "tansu_vmhwm_kib_after_baseline",
+        "broker_rss_peak_kib",
+        "broker_vmhwm_kib_after_pipeline",
+        "broker_vmhwm_kib_after_baseline",
     ):
         assert memory[figure] > 0, figure
     # What the rounds start from (the driver's youths and cases are in the process already).
