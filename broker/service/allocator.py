@@ -6,7 +6,7 @@ MiB). Kafka's fetch responses and the service's answer batches are such blocks: 
 first few, they are carved from the heap between longer-lived objects, and when freed their
 pages stay with the process. The resident memory then grows with the backlog, not with the
 work in hand (measured with `iaj bench --capacity`: 1,000 rounds opened at once, 154 MiB;
-5,000, 188 to 196 MiB; with the thresholds fixed, 152 to 153 and 172 to 184 MiB).
+5,000, 188 to 191 MiB; with the thresholds fixed, 152 to 153 and 172 to 184 MiB).
 
 Fixing both thresholds at glibc's initial value (what `MALLOC_MMAP_THRESHOLD_` and
 `MALLOC_TRIM_THRESHOLD_` do) keeps it that way. An operator's own setting of either variable
