@@ -24,9 +24,15 @@ from devtools.synthetic_youths import focus_list, write_partner_records
 from handlers.cases import NewCase, register_case
 from handlers.db.uow import UnitOfWork
 
-__all__ = ["RegisteredCases", "prepare_focus_list", "register_cases", "write_focus_list"]
+__all__ = [
+    "BENCH_ACTOR",
+    "RegisteredCases",
+    "prepare_focus_list",
+    "register_cases",
+    "write_focus_list",
+]
 
-_ACTOR = "iaj-bench"
+BENCH_ACTOR = "iaj-bench"  # who registers the cases and opens the rounds, in the log
 _PER_TRANSACTION = 250
 
 RegisteredCases = tuple[list[str], list[Colour]]  # case ids, and each case's colour
@@ -64,7 +70,7 @@ async def register_cases(service: MunicipalService, cases: Path, today: dt.date)
                     case = NewCase.model_validate(line["case"])
                     ids.append(
                         await register_case(
-                            uow, case, actor=_ACTOR, today=today, policy=service.policy
+                            uow, case, actor=BENCH_ACTOR, today=today, policy=service.policy
                         )
                     )
                     colours.append(Colour(line["colour"]))

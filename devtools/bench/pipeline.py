@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from broker.service.municipal import MunicipalService
 from contracts.enums import Colour, Partner
 from contracts.topics import RESULTS, answer_topic, question_topic
+from devtools.bench.cases import BENCH_ACTOR
 from devtools.bench.wire import WireRecord, read_topics, topic_partitions
 from devtools.embedded_stack import EmbeddedStack
 from handlers.db.tables import AnswerRow, RoundRow
@@ -29,8 +30,6 @@ from handlers.db.uow import UnitOfWork
 from handlers.rounds import OpenRound
 
 __all__ = ["BenchIncomplete", "PipelineResult", "run_pipeline"]
-
-_ACTOR = "iaj-bench"
 
 
 class BenchIncomplete(RuntimeError):
@@ -150,7 +149,7 @@ async def _open_all(
             size += 1
         chunk = pairs[start : start + size]
         start += size
-        requests = [OpenRound(case_id=c, colour=colour, actor=_ACTOR) for colour, c in chunk]
+        requests = [OpenRound(case_id=c, colour=colour, actor=BENCH_ACTOR) for colour, c in chunk]
         # Registered before its result can exist: that takes two Kafka hops and more.
         for round_id in await service.open_rounds(requests):
             expect(round_id)

@@ -105,11 +105,12 @@ async def test_a_batch_ends_as_one_record_at_a_time_does(tmp_path: Path) -> None
 class _Counts:
     thread_calls: int = 0
     commits: int = 0
+    statements: list[str] = dataclasses.field(default_factory=list)
 
 
 @contextmanager
 def _counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counts]:
-    """Counts calls into aiosqlite's thread, and the COMMITs they run."""
+    """Counts calls into aiosqlite's thread, and the COMMITs they run; keeps every statement."""
     counts = _Counts()
     execute = aiosqlite.Connection._execute
 
@@ -120,6 +121,7 @@ def _counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counts]:
             conn: sqlite3.Connection = self._conn
 
             def trace(statement: str) -> None:
+                counts.statements.append(statement)
                 counts.commits += statement.strip().upper().startswith("COMMIT")
 
             conn.set_trace_callback(trace)
@@ -159,6 +161,11 @@ async def test_one_transaction_and_one_commit_per_batch(
 
     assert {o.status for o in outcomes} == {AnsweringStatus.ANSWERED}
     assert (recording.thread_calls, recording.commits) == (1, 1)
+    # Every question was answered at once: each is written once, answered, and no name or
+    # birth date is written at all (not even to be purged in the same transaction).
+    written = [" ".join(s.split()).upper() for s in recording.statements]
+    assert not [s for s in written if s.startswith("INSERT INTO SUBJECTS")]
+    assert not [s for s in written if s.startswith("UPDATE QUESTIONS")]
     assert delivering.commits == 1  # every answer marked sent in one statement
     # One call to read the outbox (aiosqlite's cursor took three), one to mark them sent.
     assert delivering.thread_calls == 2
